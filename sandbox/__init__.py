@@ -1,0 +1,1 @@
+"""Local stand-ins for the external systems, speaking the real protocols over loopback."""
