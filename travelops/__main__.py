@@ -1,0 +1,5 @@
+"""`python -m travelops` is the `travelops` command."""
+
+from travelops.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""Core settings from the environment (TRAVELOPS_*); each process keeps its own settings class."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CoreSettings(BaseSettings):
+    """Where state lives and which database to use."""
+
+    model_config = SettingsConfigDict(env_prefix="TRAVELOPS_", extra="ignore")
+
+    home: Path = Field(
+        default=PROJECT_ROOT / ".travelops",
+        description="Project-local state: SQLite file, Prefect home, sandbox mailboxes, exports.",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file under `home`."
+    )
+    card_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) for card data, comma-separated, newest first. "
+        "When unset, the Prefect Secret block named by `card_key_block` is used.",
+    )
+    card_key_block: str = "travelops-card-key"
+    block_document: str = Field(
+        default="default", description="Name of the block documents flows load."
+    )
+    timezone: str = "Asia/Seoul"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'travelops.db'}"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+
+@lru_cache(maxsize=1)
+def core_settings() -> CoreSettings:
+    return CoreSettings()
