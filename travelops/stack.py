@@ -126,7 +126,11 @@ class LocalStack:
             "--endpoints-file",
             str(self.endpoints_file),
         ]
-        for name, port in self.sandbox_ports.items():
+        from sandbox.runner import registered_services
+
+        # Any free port unless told otherwise: several stacks may run on one machine.
+        ports = {svc.name: 0 for svc in registered_services()} | self.sandbox_ports
+        for name, port in ports.items():
             args += ["--port", f"{name}={port}"]
         proc = self._spawn("sandbox", args)
         self._wait("sandbox", proc, self.endpoints_file.exists, 60)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from db import side_effects
 from db.audit import history, transition
 from db.ledger import post_entries
-from db.migrate import current_heads, expected_heads
+from db.migrate import alembic_config, current_heads, expected_heads
 from db.models.group import GroupOrder
 from db.session import session_scope
 from domain.errors import AmbiguousOutcome, InvalidInput
@@ -51,6 +51,12 @@ def _order(status: str = "quoted") -> str:
 def test_migrations_reach_every_branch_head(db_url: str) -> None:
     assert current_heads(db_url) == expected_heads()
     assert len(expected_heads()) >= 4  # one branch per process on top of the core
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    from alembic import command
+
+    command.check(alembic_config(db_url))  # raises if autogenerate would emit anything
 
 
 def test_transition_is_guarded_and_audited(db_url: str) -> None:

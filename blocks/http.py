@@ -1,0 +1,78 @@
+"""JSON over HTTP for provider APIs, with one mapping from transport outcomes to our error types.
+
+- the request never left or only read (connect refused, 429, 5xx on a read) → `ProviderUnavailable`
+- it may have acted (read timeout, dropped connection or 5xx on a write) → `AmbiguousOutcome`
+- a definite refusal (other 4xx) → `ProviderRefused`, carrying the provider's code and message
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from domain.errors import AmbiguousOutcome, BusinessRuleError, ProviderUnavailable
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class ProviderRefused(BusinessRuleError):
+    """The provider answered 4xx: the request is wrong or not allowed; retrying will not help."""
+
+    def __init__(self, provider: str, status: int, code: str, message: str) -> None:
+        self.provider = provider
+        self.status = status
+        self.code = code
+        super().__init__(f"{provider} refused ({status} {code}): {message}")
+
+
+def call_json(
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 15.0,
+    idempotency_key: str | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+) -> Any:
+    """One request; the parsed JSON body on 2xx, our error types otherwise (see module doc)."""
+    method = method.upper()
+    hdrs = dict(headers or {})
+    if idempotency_key:
+        hdrs["Idempotency-Key"] = idempotency_key
+    effectful = method not in _SAFE_METHODS
+    try:
+        with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
+            response = client.request(
+                method, url, json=json, params=params, headers=hdrs, auth=auth
+            )
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise ProviderUnavailable(f"{provider}: cannot reach {url}: {exc}") from exc
+    except httpx.TransportError as exc:  # read/write timeouts, dropped connections
+        if effectful:
+            raise AmbiguousOutcome(f"{provider}: {method} {url} outcome unknown: {exc!r}") from exc
+        raise ProviderUnavailable(f"{provider}: {method} {url}: {exc!r}") from exc
+    status = response.status_code
+    if status < 300:
+        return response.json() if response.content else None
+    body = _body(response)
+    code = str(body.get("code") or body.get("error") or status)
+    message = str(body.get("message") or body.get("detail") or response.text[:200])
+    if status == 429:
+        raise ProviderUnavailable(f"{provider}: {status} {code}: {message}")
+    if status >= 500:
+        if effectful:
+            raise AmbiguousOutcome(f"{provider}: {status} {code} after {method} {url}: {message}")
+        raise ProviderUnavailable(f"{provider}: {status} {code}: {message}")
+    raise ProviderRefused(provider, status, code, message)
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {"detail": data}

@@ -1,0 +1,48 @@
+"""Runs that start later or wake others: deadlines, reminders and resumes of suspended runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from prefect import get_run_logger, task
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+from prefect.exceptions import NotPausedError
+from prefect.flow_runs import resume_flow_run
+from prefect.states import Cancelled
+
+from tasks.retry import retry_delays
+
+
+@task(retries=3, retry_delay_seconds=retry_delays(1, 5, 15))
+def schedule_flow_run(deployment: str, parameters: dict[str, Any], at: datetime, key: str) -> str:
+    """Create a run of `deployment` scheduled at `at`; the same `key` never creates a second one."""
+    run = run_deployment(
+        deployment, parameters=parameters, scheduled_time=at, idempotency_key=key, timeout=0,
+        as_subflow=False,
+    )  # fmt: skip
+    return str(run.id)
+
+
+@task(retries=3, retry_delay_seconds=retry_delays(1, 5, 15))
+def resume_run(flow_run_id: str, run_input: dict[str, Any] | None = None) -> bool:
+    """Resume a paused/suspended run with input; False if it is no longer waiting (someone won)."""
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    except NotPausedError:
+        get_run_logger().info("flow run %s is not waiting any more; nothing to resume", flow_run_id)
+        return False
+    return True
+
+
+@task(retries=3, retry_delay_seconds=retry_delays(1, 5, 15))
+def cancel_scheduled_run(flow_run_id: str, reason: str) -> bool:
+    """Cancel a run that has not started (e.g. a deadline that no longer matters)."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+        if run.state is None or not run.state.is_scheduled():
+            return False
+        result = client.set_flow_run_state(UUID(flow_run_id), Cancelled(message=reason))
+    return result.status.value == "ACCEPT"
