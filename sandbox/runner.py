@@ -51,8 +51,9 @@ class Service:
 def registered_services() -> list[Service]:
     """Every stand-in, in start order (mail first: others send and read mail)."""
     from sandbox.services import SERVICES
+    from travelops.processes import collect
 
-    return list(SERVICES)
+    return [*SERVICES, *collect("SERVICES")]
 
 
 async def start_all(

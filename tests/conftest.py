@@ -35,6 +35,9 @@ if "TRAVELOPS_CARD_KEY" not in os.environ:
 
     os.environ["TRAVELOPS_CARD_KEY"] = Fernet.generate_key().decode()
 
+# Each process keeps its fixtures in tests/fixtures/<process>.py.
+pytest_plugins = [f"tests.fixtures.{name}" for name in ("hotels", "group", "fees", "coupons")]
+
 POSTGRES_URL = os.environ.get("TRAVELOPS_TEST_POSTGRES_URL")
 
 

@@ -1,6 +1,10 @@
-"""What `make bench` runs: name → arguments of `travelops bench` (each process adds its own)."""
+"""What `make bench` runs: name → arguments of `travelops bench` (processes add theirs)."""
 
 from __future__ import annotations
 
-#: e.g. BENCHMARKS["settlement"] = ["settlement", "--rows", "1000000"]
-BENCHMARKS: dict[str, list[str]] = {}
+from travelops.processes import collect_mapping
+
+
+def all_benchmarks() -> dict[str, list[str]]:
+    """e.g. {"settlement": ["settlement", "--rows", "1000000"]}"""
+    return collect_mapping("BENCHMARKS")

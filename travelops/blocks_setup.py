@@ -11,9 +11,10 @@ from pydantic import SecretStr
 
 from blocks.mail import ImapMailbox, SmtpMailer
 from travelops.cardsafety import CardVault
+from travelops.processes import collect
 from travelops.settings import core_settings
 
-#: Every block type the product uses (each process adds its own).
+#: Every block type the product uses (processes add theirs in travelops/processes/).
 BLOCK_TYPES: list[type[Block]] = [SmtpMailer, ImapMailbox]
 
 #: The company's own mailboxes in the sandbox.
@@ -51,19 +52,19 @@ def _mail_documents(sandbox: dict[str, Any]) -> list[tuple[str, Block]]:
     ]
 
 
-#: Functions giving (document name, block) pairs for a running sandbox (each process adds its own).
+#: Functions giving (document name, block) pairs for a running sandbox (plus travelops/processes/).
 SANDBOX_DOCUMENTS: list[SandboxDocs] = [_mail_documents]
 
 
 def register_block_types() -> None:
-    for block_type in BLOCK_TYPES:
+    for block_type in [*BLOCK_TYPES, *collect("BLOCK_TYPES")]:
         block_type.register_type_and_schema()  # type: ignore[call-arg]
 
 
 def save_sandbox_documents(sandbox: dict[str, Any]) -> list[str]:
     """Point every block document at the running sandbox (overwriting earlier ones)."""
     saved = []
-    for docs in SANDBOX_DOCUMENTS:
+    for docs in [*SANDBOX_DOCUMENTS, *collect("SANDBOX_DOCUMENTS")]:
         for name, block in docs(sandbox):
             block.save(name, overwrite=True)  # type: ignore[call-arg]
             saved.append(f"{block.get_block_type_slug()}/{name}")

@@ -27,6 +27,10 @@ app.add_typer(bench_app, name="bench")
 
 # Commands register themselves on the apps above when their module is imported.
 from travelops.cli import core  # noqa: E402,F401
+from travelops.processes import processes  # noqa: E402
+
+for _process in processes():
+    _process.register_cli(app)
 
 
 def _fail(message: str, code: int) -> None:

@@ -153,13 +153,15 @@ def bench_all() -> None:
     import subprocess
     import sys
 
-    from travelops.bench import BENCHMARKS
+    from travelops.bench import all_benchmarks
 
-    if not BENCHMARKS:
+    benchmarks = all_benchmarks()
+
+    if not benchmarks:
         typer.echo("no benchmarks registered", err=True)
         return
     failed = []
-    for name, args in BENCHMARKS.items():
+    for name, args in benchmarks.items():
         typer.echo(f"# {name}: travelops bench {' '.join(args)}", err=True)
         result = subprocess.run([sys.executable, "-m", "travelops", "bench", *args], check=False)  # noqa: S603
         if result.returncode:

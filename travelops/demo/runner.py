@@ -21,14 +21,15 @@ console = Console(stderr=True)
 
 
 def _selected(only: list[str] | None) -> list[Scenario]:
-    from travelops.demo.scenarios import SCENARIOS
+    from travelops.demo.scenarios import all_scenarios
 
+    scenarios = all_scenarios()
     if not only:
-        return list(SCENARIOS)
-    unknown = set(only) - {s.name for s in SCENARIOS}
+        return list(scenarios)
+    unknown = set(only) - {s.name for s in scenarios}
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    return [s for s in SCENARIOS if s.name in only]
+    return [s for s in scenarios if s.name in only]
 
 
 def run_demo(

@@ -1,6 +1,11 @@
-"""The registry of demo scenarios, run in this order."""
+"""The registry of demo scenarios, run in this order: the foundation's, then each process's."""
 
 from travelops.demo import Scenario
 from travelops.demo.scenarios import mail_roundtrip
+from travelops.processes import collect
 
-SCENARIOS: list[Scenario] = [mail_roundtrip.SCENARIO]
+CORE_SCENARIOS: list[Scenario] = [mail_roundtrip.SCENARIO]
+
+
+def all_scenarios() -> list[Scenario]:
+    return [*CORE_SCENARIOS, *collect("SCENARIOS")]
