@@ -114,11 +114,17 @@ def serve(
     ] = None,
     only: Annotated[list[str] | None, typer.Option(help="Serve only these deployments")] = None,
     limit: Annotated[int | None, typer.Option(help="Maximum concurrent flow runs")] = None,
+    fork_server: Annotated[
+        bool, typer.Option(help="Start flow runs from a preloaded fork server (faster)")
+    ] = True,
 ) -> None:
     """Serve every deployment of prefect.yaml from this process (a single-machine worker)."""
     from prefect import serve as prefect_serve
 
-    from travelops.serve import build_deployments
+    from travelops.serve import build_deployments, use_forkserver
+
+    if fork_server:
+        use_forkserver()
 
     overrides = {k: float(v) for k, v in _pairs(interval, "--interval").items()}
     deployments = build_deployments(overrides, set(only) if only else None)
