@@ -115,7 +115,11 @@ def send_due_vouchers(order_no: str, today: date, trigger: str) -> dict[str, Any
         with session_scope() as s:
             v = s.get(GiftVoucher, row_id)
             assert v is not None
-            v.status, v.provider_ref, v.sent_at = "sent", outcome.provider_ref, v.sent_at or utcnow()
+            v.status, v.provider_ref, v.sent_at = (
+                "sent",
+                outcome.provider_ref,
+                v.sent_at or utcnow(),
+            )
         sent += 1
     return {"order_no": order_no, "sent": sent, "voided": 0, "status": status}
 
