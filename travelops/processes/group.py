@@ -64,4 +64,20 @@ BENCHMARKS: dict[str, list[str]] = {}
 
 
 def register_cli(app: typer.Typer) -> None:
-    """Add this process's commands to `travelops`."""
+    """Add this process's commands to `travelops`: `group intake`, `bench group`."""
+    import typer
+
+    group_app = typer.Typer(help="Group bookings (5+ travellers).", no_args_is_help=True)
+    app.add_typer(group_app, name="group")
+
+    @group_app.command("intake")
+    def intake(
+        port: int = typer.Option(None, help="Port (default TRAVELOPS_GROUP_INTAKE_PORT, 8745)."),
+        host: str = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+    ) -> None:
+        """Serve the group-order intake API (quotes, deposits, PG webhooks)."""
+        from travelops.group_intake import serve
+        from travelops.settings_group import group_settings
+
+        settings = group_settings()
+        serve(host or settings.intake_host, port or settings.intake_port)
