@@ -40,6 +40,7 @@ class Hotel(Base):
     split_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_limit_days: Mapped[int] = mapped_column(Integer, default=2)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    cc_required: Mapped[int | None] = mapped_column(Integer)  # exactly this many CCs, if set
 
 
 class HotelRate(Base):
@@ -103,6 +104,29 @@ class HotelBooking(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    breakfast: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: what the run waits for while suspended: hotel_fx | inquiry | hotel_reply | ops | charge
+    waiting_for: Mapped[str | None] = mapped_column(String(30))
+    sheet_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # reply landed in the mailbox
+    card_emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    details: Mapped[dict[str, Any] | None]  # quote lines, reply reading, voucher result…
+
+
+class HotelFxRate(Base):
+    """A VND hotel's daily USD/VND rate, read from the hotel's FX e-mail."""
+
+    __tablename__ = "hotel_fx_rates"
+    __table_args__ = (UniqueConstraint("hotel_code", "as_of"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotel_code: Mapped[str] = mapped_column(ForeignKey("hotels.code"))
+    as_of: Mapped[date] = mapped_column(Date)
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[str] = mapped_column(String(40))  # decimal string
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class VirtualCard(Base):

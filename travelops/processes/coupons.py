@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 if TYPE_CHECKING:
-    import typer
     from prefect.blocks.core import Block
 
     from sandbox.runner import Service
@@ -20,3 +22,18 @@ BENCHMARKS: dict[str, list[str]] = {}
 
 def register_cli(app: typer.Typer) -> None:
     """Add this process's commands to `travelops`."""
+
+    @app.command("cost-share")
+    def cost_share(
+        input_path: Annotated[Path, typer.Option("--input", help="IN.csv (see spec/coupons.md)")],
+        output_path: Annotated[Path, typer.Option("--output", help="OUT.csv to write")],
+    ) -> None:
+        """Commission and agency cost share per reservation. Exit 0 all valid, 1 some rejected,
+        2 the file itself is unusable."""
+        from tasks.coupons_io import cost_share_file
+
+        rows, rejected = cost_share_file(input_path, output_path)
+        if rejected:
+            typer.echo(f"{rejected} of {rows} row(s) rejected; see the error column", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{rows} row(s) written to {output_path}", err=True)
