@@ -187,8 +187,11 @@ def test_confirming_a_range_uses_v1_and_ops_final_prices(catalog: Catalog) -> No
     q = quote_group(req, catalog)
     with pytest.raises(InvalidInput):
         confirm_quote(q, catalog)  # no v1 price for the child fare or the modules yet
-    finals = {"product:TONGYEONG-WISH-3D:child": 330_000, "option:WISH-LIGHT": 19_000,
-              "option:WISH-THIRD": 25_000}  # fmt: skip
+    finals = {
+        "product:TONGYEONG-WISH-3D:child": 330_000,
+        "option:WISH-LIGHT": 19_000,
+        "option:WISH-THIRD": 25_000,
+    }
     c = confirm_quote(q, catalog, finals)
     assert c.confirmed
     assert NOTICE_ESTIMATE not in c.notices
@@ -231,9 +234,12 @@ def test_order_states_follow_the_spec() -> None:
 
 @pytest.mark.parametrize(
     ("product", "trigger", "offset"),
-    [("YEOSU-NIGHT-2D", "confirmation", None), ("TONGYEONG-WISH-3D", "departure", 0),
-     ("GANGNEUNG-MICE-2D", "event_end", 1)],
-)  # fmt: skip
+    [
+        ("YEOSU-NIGHT-2D", "confirmation", None),
+        ("TONGYEONG-WISH-3D", "departure", 0),
+        ("GANGNEUNG-MICE-2D", "event_end", 1),
+    ],
+)
 def test_one_voucher_per_traveller_on_the_product_trigger(
     catalog: Catalog, product: str, trigger: str, offset: int | None
 ) -> None:
