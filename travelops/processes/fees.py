@@ -14,9 +14,41 @@ if TYPE_CHECKING:
     from sandbox.runner import Service
     from travelops.demo import Scenario
 
+#: The billing desk that sends the delayed-invoice e-mails.
+BILLING_ADDRESS = "billing@travelops.example.com"
+BILLING_MAILER = "fees-billing"
+
+
+def _billing_documents(sandbox: dict[str, Any]) -> list[tuple[str, Block]]:
+    """The fees-billing mailer (SMTP block) and its mailbox, pointing at the sandbox."""
+    from pydantic import SecretStr
+
+    from blocks.mail import ImapMailbox, SmtpMailer
+
+    host, password = sandbox["host"], SecretStr(sandbox["password"])
+    mailbox = ImapMailbox(
+        host=host,
+        port=sandbox["services"]["imap"]["port"],
+        security="none",
+        username=BILLING_ADDRESS,
+        password=password,
+    )
+    mailer = SmtpMailer(
+        host=host,
+        port=sandbox["services"]["smtp"]["port"],
+        security="none",
+        username=BILLING_ADDRESS,
+        password=password,
+        from_address=BILLING_ADDRESS,
+        from_name="travelops 정산팀 (billing)",
+        sent_mailbox=mailbox,
+    )
+    return [("fees-billing-mailbox", mailbox), (BILLING_MAILER, mailer)]
+
+
 SERVICES: list[Service] = []
 BLOCK_TYPES: list[type[Block]] = []
-SANDBOX_DOCUMENTS: list[Any] = []
+SANDBOX_DOCUMENTS: list[Any] = [_billing_documents]
 SCENARIOS: list[Scenario] = []
 BENCHMARKS: dict[str, list[str]] = {}
 
