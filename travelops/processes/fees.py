@@ -49,7 +49,15 @@ def _billing_documents(sandbox: dict[str, Any]) -> list[tuple[str, Block]]:
 SERVICES: list[Service] = []
 BLOCK_TYPES: list[type[Block]] = []
 SANDBOX_DOCUMENTS: list[Any] = [_billing_documents]
-SCENARIOS: list[Scenario] = []
+
+
+def _scenarios() -> list[Scenario]:
+    from travelops.demo.scenarios.fees import SCENARIO
+
+    return [SCENARIO]
+
+
+SCENARIOS: list[Scenario] = _scenarios()
 BENCHMARKS: dict[str, list[str]] = {}
 
 
