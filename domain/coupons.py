@@ -327,9 +327,20 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([""] * len(frame), index=frame.index, dtype=object)
 
 
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes per row and the distinct values (a missing value is the last distinct value)."""
+    values = series.to_numpy(dtype=object) if series.dtype != object else series.to_numpy()
+    codes, uniques = pd.factorize(values)
+    distinct = list(uniques)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(distinct), codes)
+        distinct.append(None)
+    return codes, distinct
+
+
 def _by_unique(series: pd.Series, parse: Any) -> tuple[np.ndarray, np.ndarray]:
     """Apply a scalar parser once per distinct value: (int64 values, ok mask) per row."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    codes, uniques = _factorize(series)
     values = np.zeros(len(uniques), dtype=np.int64)
     ok = np.ones(len(uniques), dtype=bool)
     for i, value in enumerate(uniques):
@@ -350,7 +361,7 @@ def _int_column(series: pd.Series, field: str, required: bool, minimum: int) -> 
     values, ok = _by_unique(
         series, lambda v: parse_amount(v, field, required=required, minimum=minimum)
     )
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    codes, uniques = _factorize(series)
     empty = np.array([_text(v) == "" for v in uniques], dtype=bool)[codes]
     return values, ok, empty
 
@@ -388,14 +399,17 @@ FORMULA_CODES = np.array(
 def parse_cost_share_columns(frame: pd.DataFrame) -> CostShareColumns:
     """Validate and parse whole columns. Distinct text values (percents, serials, channels) are
     parsed once each by the same scalar rules as `parse_cost_share_row`."""
-    rid = _col(frame, "reservation_id")
-    rid_obj = pd.Series(rid.to_numpy(dtype=object), dtype=object).fillna("")
-    if len(rid_obj) and not all(isinstance(v, str) for v in rid_obj.iloc[:1]):
-        rid_obj = rid_obj.astype(str)
-    rid_text = rid_obj.str.strip()
-    ok = np.array(rid_text != "", dtype=bool)
+    rid = pd.Series(_col(frame, "reservation_id").to_numpy(dtype=object), dtype=object)
+    rid = rid.fillna("")
+    arrow_ids = rid.astype("string[pyarrow]")  # trimmed in C, not one Python call per id
+    stripped = arrow_ids.str.strip()
+    ok = np.array(stripped != "", dtype=bool)
+    same = bool((stripped == arrow_ids).all())
+    rid_text = (
+        rid if same and all(isinstance(v, str) for v in rid.iloc[:1]) else stripped.astype(object)
+    )
 
-    channel_codes, channel_uniques = pd.factorize(_col(frame, "channel"), use_na_sentinel=False)
+    channel_codes, channel_uniques = _factorize(_col(frame, "channel"))
     channel_sco = np.zeros(len(channel_uniques), dtype=bool)
     channel_ok = np.ones(len(channel_uniques), dtype=bool)
     for i, value in enumerate(channel_uniques):
@@ -426,7 +440,7 @@ def parse_cost_share_columns(frame: pd.DataFrame) -> CostShareColumns:
         ok &= pct_ok
 
     # serial → generation code: 0 none, 1 old, 2 new, -1 invalid
-    serial_codes, serial_uniques = pd.factorize(_col(frame, "coupon_serial"), use_na_sentinel=False)
+    serial_codes, serial_uniques = _factorize(_col(frame, "coupon_serial"))
     generation = np.zeros(len(serial_uniques), dtype=np.int8)
     for i, value in enumerate(serial_uniques):
         if not _text(value):
@@ -446,7 +460,7 @@ def parse_cost_share_columns(frame: pd.DataFrame) -> CostShareColumns:
     ok &= coupon_ok & np.where(has_coupon, coupon <= sale, coupon == 0)
 
     share_col = _col(frame, "agency_share_pct")
-    share_codes, share_uniques = pd.factorize(share_col, use_na_sentinel=False)
+    share_codes, share_uniques = _factorize(share_col)
     # per distinct value: (empty, old value/ok, new value/ok, zero when no coupon)
     u = len(share_uniques)
     s_empty = np.zeros(u, dtype=bool)

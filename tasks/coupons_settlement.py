@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -181,6 +183,7 @@ def export_paths(settle_day: date, directory: Path | None = None) -> tuple[Path,
 #: The XLSX carries the detail sheet up to this many rows; the CSV always has every row.
 XLSX_DETAIL_ROWS = 50_000
 
+_TEXT = ("reservation_id", "agency", "status", "formula", "error")
 DETAIL_COLUMNS = [
     "reservation_id",
     "agency",
@@ -202,7 +205,8 @@ def write_settlement_exports_files(
     csv_path, xlsx_path = export_paths(computation.settle_day, directory)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     detail = computation.results.loc[:, DETAIL_COLUMNS]
-    detail.to_csv(csv_path, index=False, na_rep="")
+    table = pa.Table.from_pandas(detail.astype({c: "string" for c in _TEXT}), preserve_index=False)
+    pacsv.write_csv(table, csv_path, pacsv.WriteOptions(quoting_style="needed"))
     totals = computation.totals
     summary = pd.DataFrame(
         [{"item": k, "value": v} for k, v in totals.items() if not isinstance(v, (list, dict))]
