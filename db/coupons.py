@@ -481,3 +481,22 @@ def complete_reservation(
     )
     model.status = "completed"
     model.settle_on = settles_on(completed_on)
+
+
+def unsettled_business_day(before: date) -> date:
+    """The latest business day before `before` that has no settlement record (demo days)."""
+    from sqlalchemy import select as _select
+
+    from db.session import session_scope
+    from domain.calendar import previous_business_day
+
+    day = previous_business_day(before)
+    with session_scope() as session:
+        taken = set(
+            session.scalars(
+                _select(SettlementRun.business_date).where(SettlementRun.book == SETTLEMENT_BOOK)
+            )
+        )
+    while day in taken:
+        day = previous_business_day(day)
+    return day

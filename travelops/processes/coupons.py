@@ -16,7 +16,15 @@ if TYPE_CHECKING:
 SERVICES: list[Service] = []
 BLOCK_TYPES: list[type[Block]] = []
 SANDBOX_DOCUMENTS: list[Any] = []
-SCENARIOS: list[Scenario] = []
+
+
+def _scenarios() -> list[Scenario]:
+    from travelops.demo.scenarios.coupons import SCENARIO
+
+    return [SCENARIO]
+
+
+SCENARIOS: list[Scenario] = _scenarios()
 BENCHMARKS: dict[str, list[str]] = {"settlement": ["settlement", "--rows", "1000000"]}
 
 
