@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -87,15 +86,10 @@ def load_reservations(session: Session, settle_day: date) -> pd.DataFrame:
 
 def _frame(rows: Sequence[Any], names: Sequence[str], ints: Sequence[str] = ()) -> pd.DataFrame:
     """Rows → columns: text stays `object` (no per-value conversion), amounts become Int64."""
-    n = len(rows)
-    transposed = list(zip(*rows, strict=True)) if n else [()] * len(names)
-    data: dict[str, Any] = {}
-    for name, values in zip(names, transposed, strict=True):
-        if name in ints:
-            data[name] = pd.array(list(values), dtype="Int64")
-        else:
-            data[name] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype=object)
-    return pd.DataFrame(data)
+    frame = pd.DataFrame(list(rows), columns=list(names), dtype=object)
+    for name in ints:
+        frame[name] = pd.array(frame[name].to_numpy(), dtype="Int64")
+    return frame
 
 
 def load_seller_coupon_uses(session: Session, start: date, end: date) -> pd.DataFrame:
@@ -207,6 +201,8 @@ def post_ledger_frame(
         raw = _raw(session)
         before = raw.total_changes
         cursor = raw.cursor()
+        # index pages of a million-entry batch do not fit the default 2 MB page cache
+        cursor.execute("PRAGMA cache_size = -262144")
         cursor.executemany(
             f"INSERT INTO ledger_entries ({', '.join(_LEDGER_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_LEDGER_COLUMNS))}) "

@@ -770,9 +770,14 @@ def settlement_entries(targets: pd.DataFrame, posted: pd.DataFrame) -> pd.DataFr
 
     `posted`: business_key, account, amount (sums of earlier entries).
     """
-    merged = targets.merge(posted, on=["business_key", "account"], how="left")
-    had = merged["amount"].notna().to_numpy()
-    before = merged["amount"].to_numpy(dtype=np.int64, na_value=0)
+    if posted.empty:  # first settlement of every reservation: nothing to join
+        merged = targets
+        had = np.zeros(len(targets), dtype=bool)
+        before = np.zeros(len(targets), dtype=np.int64)
+    else:
+        merged = targets.merge(posted, on=["business_key", "account"], how="left")
+        had = merged["amount"].notna().to_numpy()
+        before = merged["amount"].to_numpy(dtype=np.int64, na_value=0)
     delta = merged["target"].to_numpy(dtype=np.int64) - before
     keep = delta != 0
     entries = merged.loc[keep, ["business_key", "account", "counterparty", "formula"]].copy()
