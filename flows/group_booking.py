@@ -241,14 +241,18 @@ def wait_for_ops(order: dict[str, Any]) -> None:
     plan = sla_plan(paid_at, sla, settings.reminder_points)
     points = [*(f"remind-{p}" for p in settings.reminder_points), "deadline"]
     early_deadline = plan.deadline - deadline_run_lead(sla)
-    for point, at in zip(points, [*plan.reminders, early_deadline], strict=True):
-        schedule_flow_run(
+    scheduled = [  # in parallel: the form should be up as soon as possible
+        schedule_flow_run.submit(
             settings.sla_deployment,
             {"order_no": order_no, "point": point, "run_id": str(flow_run.id)},
             at,
             f"group-sla:{order_no}:{point}",
         )
+        for point, at in zip(points, [*plan.reminders, early_deadline], strict=True)
+    ]
     text = publish_countdown(order_no, plan.deadline.isoformat())
+    for future in scheduled:
+        future.result()
     quote = load_quote(order["quote_id"])
     notify_customer(
         order_no,

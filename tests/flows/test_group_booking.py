@@ -71,7 +71,7 @@ def test_green_order_is_confirmed_within_seconds_of_the_deposit(
         m
         for t in placed_travellers(order)
         for m in group_kakao.sent_to(t)
-        if m["template"] == "GIFT_VOUCHER"
+        if m["template"] == "GIFT_VOUCHER" and order_no in m["key"]
     ]
     assert len(sent) == 6
     assert all(m["voucher"]["amount"] == 20000 for m in sent)
