@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from domain.calendar import is_business_day, next_business_day, previous_business_day
 from domain.errors import BusinessRuleError, InvalidInput
 from domain.money import parse_decimal
 
@@ -326,9 +327,20 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([""] * len(frame), index=frame.index, dtype=object)
 
 
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes per row and the distinct values (a missing value is the last distinct value)."""
+    values = series.to_numpy(dtype=object) if series.dtype != object else series.to_numpy()
+    codes, uniques = pd.factorize(values)
+    distinct = list(uniques)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(distinct), codes)
+        distinct.append(None)
+    return codes, distinct
+
+
 def _by_unique(series: pd.Series, parse: Any) -> tuple[np.ndarray, np.ndarray]:
     """Apply a scalar parser once per distinct value: (int64 values, ok mask) per row."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    codes, uniques = _factorize(series)
     values = np.zeros(len(uniques), dtype=np.int64)
     ok = np.ones(len(uniques), dtype=bool)
     for i, value in enumerate(uniques):
@@ -349,23 +361,55 @@ def _int_column(series: pd.Series, field: str, required: bool, minimum: int) -> 
     values, ok = _by_unique(
         series, lambda v: parse_amount(v, field, required=required, minimum=minimum)
     )
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    codes, uniques = _factorize(series)
     empty = np.array([_text(v) == "" for v in uniques], dtype=bool)[codes]
     return values, ok, empty
 
 
-def compute_cost_shares(frame: pd.DataFrame) -> pd.DataFrame:
-    """The commission table over whole columns; bad rows keep their id and an `error`.
+@dataclass(frozen=True)
+class CostShareColumns:
+    """Validated inputs as int64 columns (percents in millionths); `ok` marks valid rows."""
 
-    Distinct text values (percents, serials, channels) are parsed once each by the same scalar
-    rules as `parse_cost_share_row`; the arithmetic then runs on int64 columns.
-    """
-    n = len(frame)
-    rid = _col(frame, "reservation_id")
-    rid_text = rid.astype("string").str.strip().fillna("")
-    ok = np.array(rid_text != "", dtype=bool)
+    reservation_id: np.ndarray
+    ok: np.ndarray
+    sco: np.ndarray
+    is_t: np.ndarray
+    generation: np.ndarray  # 0 none, 1 old, 2 new
+    sale: np.ndarray
+    variable: np.ndarray
+    coupon: np.ndarray
+    pcts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    share_pct: np.ndarray
 
-    channel_codes, channel_uniques = pd.factorize(_col(frame, "channel"), use_na_sentinel=False)
+
+@dataclass(frozen=True)
+class CommissionColumns:
+    formula: np.ndarray  # index into FORMULA_CODES
+    base: np.ndarray
+    share: np.ndarray
+    commission: np.ndarray
+    net: np.ndarray
+
+
+FORMULA_CODES = np.array(
+    [Formula.NONE.value, Formula.SCO.value, Formula.OLD.value, Formula.NEW.value], dtype=object
+)
+
+
+def parse_cost_share_columns(frame: pd.DataFrame) -> CostShareColumns:
+    """Validate and parse whole columns. Distinct text values (percents, serials, channels) are
+    parsed once each by the same scalar rules as `parse_cost_share_row`."""
+    rid = pd.Series(_col(frame, "reservation_id").to_numpy(dtype=object), dtype=object)
+    rid = rid.fillna("")
+    arrow_ids = rid.astype("string[pyarrow]")  # trimmed in C, not one Python call per id
+    stripped = arrow_ids.str.strip()
+    ok = np.array(stripped != "", dtype=bool)
+    same = bool((stripped == arrow_ids).all())
+    rid_text = (
+        rid if same and all(isinstance(v, str) for v in rid.iloc[:1]) else stripped.astype(object)
+    )
+
+    channel_codes, channel_uniques = _factorize(_col(frame, "channel"))
     channel_sco = np.zeros(len(channel_uniques), dtype=bool)
     channel_ok = np.ones(len(channel_uniques), dtype=bool)
     for i, value in enumerate(channel_uniques):
@@ -396,7 +440,7 @@ def compute_cost_shares(frame: pd.DataFrame) -> pd.DataFrame:
         ok &= pct_ok
 
     # serial → generation code: 0 none, 1 old, 2 new, -1 invalid
-    serial_codes, serial_uniques = pd.factorize(_col(frame, "coupon_serial"), use_na_sentinel=False)
+    serial_codes, serial_uniques = _factorize(_col(frame, "coupon_serial"))
     generation = np.zeros(len(serial_uniques), dtype=np.int8)
     for i, value in enumerate(serial_uniques):
         if not _text(value):
@@ -416,7 +460,7 @@ def compute_cost_shares(frame: pd.DataFrame) -> pd.DataFrame:
     ok &= coupon_ok & np.where(has_coupon, coupon <= sale, coupon == 0)
 
     share_col = _col(frame, "agency_share_pct")
-    share_codes, share_uniques = pd.factorize(share_col, use_na_sentinel=False)
+    share_codes, share_uniques = _factorize(share_col)
     # per distinct value: (empty, old value/ok, new value/ok, zero when no coupon)
     u = len(share_uniques)
     s_empty = np.zeros(u, dtype=bool)
@@ -446,28 +490,57 @@ def compute_cost_shares(frame: pd.DataFrame) -> pd.DataFrame:
     share_pct = np.where(sco_empty, 0, share_pct)
     ok &= share_valid | sco_empty
 
-    # arithmetic on int64 columns (invalid rows are computed on zeros and blanked afterwards)
-    zero = np.zeros(n, dtype=np.int64)
-    sale = np.where(ok, sale, zero)
-    variable = np.where(ok, variable, zero)
-    coupon = np.where(ok & has_coupon, coupon, zero)
-    share_pct = np.where(ok, share_pct, zero)
-    formula_sco = has_coupon & sco
-    base = np.where(formula_sco, sale - coupon, sale)
-    components = sum((base * np.where(ok, p, zero)) // _HUNDRED_PCT for p in pcts)
-    share = np.where(
-        has_coupon & ~sco,
-        np.where(gen == 1, sale, coupon) * share_pct // _HUNDRED_PCT,
-        zero,
+    # invalid rows carry zeros so the arithmetic never sees garbage; they are blanked at the end
+    zero = np.zeros(len(ok), dtype=np.int64)
+    return CostShareColumns(
+        reservation_id=rid_text.to_numpy(dtype=object),
+        ok=ok,
+        sco=sco & ok,
+        is_t=tx_is_t.astype(bool),
+        generation=np.where(ok, gen, 0).astype(np.int8),
+        sale=np.where(ok, sale, zero),
+        variable=np.where(ok, variable, zero),
+        coupon=np.where(ok & has_coupon, coupon, zero),
+        pcts=(
+            np.where(ok, pcts[0], zero),
+            np.where(ok, pcts[1], zero),
+            np.where(ok, pcts[2], zero),
+        ),
+        share_pct=np.where(ok, share_pct, zero),
     )
-    commission = components - share
-    net = sale + variable - coupon - np.where(tx_is_t.astype(bool), zero, commission)
 
-    formula = np.select(
-        [~has_coupon, formula_sco, gen == 1],
-        [Formula.NONE.value, Formula.SCO.value, Formula.OLD.value],
-        Formula.NEW.value,
-    ).astype(object)
+
+def apply_commission_table(c: CostShareColumns) -> CommissionColumns:
+    """The commission table as int64 column arithmetic; every amount floored to the won."""
+    has_coupon = c.generation > 0
+    formula_sco = has_coupon & c.sco
+    base = np.where(formula_sco, c.sale - c.coupon, c.sale)
+    components = (
+        (base * c.pcts[0]) // _HUNDRED_PCT
+        + (base * c.pcts[1]) // _HUNDRED_PCT
+        + (base * c.pcts[2]) // _HUNDRED_PCT
+    )
+    shared = has_coupon & ~c.sco
+    share = np.where(shared, np.where(c.generation == 1, c.sale, c.coupon), 0) * c.share_pct
+    share //= _HUNDRED_PCT
+    commission = components - share
+    net = c.sale + c.variable - c.coupon - np.where(c.is_t, 0, commission)
+    formula = np.where(has_coupon, np.where(formula_sco, 1, c.generation + 1), 0).astype(np.int8)
+    return CommissionColumns(formula, base, share, commission, net)
+
+
+def compute_cost_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    """The commission table over whole columns; bad rows keep their id and an `error`."""
+    columns = parse_cost_share_columns(frame)
+    return cost_share_frame(frame, columns, apply_commission_table(columns))
+
+
+def cost_share_frame(
+    frame: pd.DataFrame, columns: CostShareColumns, result: CommissionColumns
+) -> pd.DataFrame:
+    """The OUT columns; rejected rows get the row-wise rules' exact message and no amounts."""
+    ok = columns.ok
+    n = len(ok)
     bad = ~ok
     errors = np.full(n, "", dtype=object)
     bad_rows = np.flatnonzero(bad)
@@ -483,13 +556,15 @@ def compute_cost_shares(frame: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "reservation_id": rid_text.to_numpy(dtype=object),
-            "formula": np.where(ok, formula, ""),
-            "commission_base": amounts(base),
-            "cost_share": amounts(share),
-            "commission": amounts(commission),
-            "net_sales": amounts(net),
-            "error": errors,
+            "reservation_id": pd.Series(columns.reservation_id, dtype=object, index=frame.index),
+            "formula": pd.Series(
+                np.where(ok, FORMULA_CODES[result.formula], ""), dtype=object, index=frame.index
+            ),
+            "commission_base": amounts(result.base),
+            "cost_share": amounts(result.share),
+            "commission": amounts(result.commission),
+            "net_sales": amounts(result.net),
+            "error": pd.Series(errors, dtype=object, index=frame.index),
         },
         index=frame.index,
     )
@@ -635,3 +710,84 @@ def transfer_reservation(
         raise TransferRefused()
     changed = replace(res, agency=agency, contract_type=contract_type, channel=target_channel)
     return ChangeOutcome(changed, changed.commission())
+
+
+# --- nightly settlement ---------------------------------------------------------------------------
+
+#: Ledger book and accounts of the settlement.
+SETTLEMENT_BOOK = "coupon_settlement"
+ACCOUNT_COMMISSION = "agency_commission"
+ACCOUNT_COST_SHARE = "agency_coupon_cost_share"
+ACCOUNT_SELLER_COUPON = "seller_coupon_discount"
+
+
+def settlement_date_for_run(run_day: date) -> date:
+    """A run on `run_day` settles the previous business day."""
+    return previous_business_day(run_day)
+
+
+def seller_coupon_window(settle_day: date) -> tuple[date, date]:
+    """Seller-borne coupons are due on usage completion + 1 business day. The run for business
+    day D pays those due on the next business day after D, i.e. completed in [D, next(D))."""
+    return settle_day, next_business_day(settle_day)
+
+
+def settles_on(changed_on: date) -> date:
+    """A completion or change is settled on that day, or the next business day if it is none."""
+    return changed_on if is_business_day(changed_on) else next_business_day(changed_on)
+
+
+def settlement_targets(results: pd.DataFrame, reservations: pd.DataFrame) -> pd.DataFrame:
+    """What the ledger should hold per (reservation, account) after this settlement.
+
+    `results`: output of `compute_cost_shares` (same index as `reservations`, which carries
+    `agency` and `status`). Cancelled reservations target zero (their postings are reversed);
+    rejected rows target nothing.
+    """
+    valid = (results["error"] == "").to_numpy()
+    live = (reservations["status"] != "cancelled").to_numpy()
+    keys = results["reservation_id"].to_numpy()[valid]
+    agencies = reservations["agency"].to_numpy()[valid]
+    factor = live[valid].astype(np.int64)
+    commission = results["commission"].to_numpy(dtype=np.int64, na_value=0)[valid] * factor
+    share = results["cost_share"].to_numpy(dtype=np.int64, na_value=0)[valid] * factor
+    formula = results["formula"].to_numpy()[valid]
+    count = len(keys)
+    accounts = np.empty(2 * count, dtype=object)
+    accounts[:count], accounts[count:] = ACCOUNT_COMMISSION, ACCOUNT_COST_SHARE
+    return pd.DataFrame(
+        {
+            "business_key": pd.Series(np.concatenate([keys, keys]), dtype=object),
+            "account": pd.Series(accounts, dtype=object),
+            "counterparty": pd.Series(np.concatenate([agencies, agencies]), dtype=object),
+            "formula": pd.Series(np.concatenate([formula, formula]), dtype=object),
+            "target": np.concatenate([commission, share]),
+        }
+    )
+
+
+def settlement_entries(targets: pd.DataFrame, posted: pd.DataFrame) -> pd.DataFrame:
+    """Ledger entries that bring what was posted before to the targets: a first posting, or an
+    adjustment of the difference. Nothing when they already agree.
+
+    `posted`: business_key, account, amount (sums of earlier entries).
+    """
+    if posted.empty:  # first settlement of every reservation: nothing to join
+        merged = targets
+        had = np.zeros(len(targets), dtype=bool)
+        before = np.zeros(len(targets), dtype=np.int64)
+    else:
+        merged = targets.merge(posted, on=["business_key", "account"], how="left")
+        had = merged["amount"].notna().to_numpy()
+        before = merged["amount"].to_numpy(dtype=np.int64, na_value=0)
+    delta = merged["target"].to_numpy(dtype=np.int64) - before
+    keep = delta != 0
+    entries = merged.loc[keep, ["business_key", "account", "counterparty", "formula"]].copy()
+    entries["amount_minor"] = delta[keep]
+    entries["kind"] = pd.Series(
+        np.where(had[keep], "adjustment", "posting").astype(object),
+        dtype=object,
+        index=entries.index,
+    )
+    out: pd.DataFrame = entries.reset_index(drop=True)
+    return out

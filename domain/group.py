@@ -614,6 +614,12 @@ def sla_plan(
     return SlaPlan(paid_at + sla, tuple(paid_at + sla * p / 100 for p in reminder_points))
 
 
+def deadline_run_lead(sla: timedelta) -> timedelta:
+    """How early the deadline run is scheduled (it then waits for the exact deadline), so a slow
+    worker start does not delay the refund: a quarter of the SLA, at most 30 seconds."""
+    return min(timedelta(seconds=30), sla / 4)
+
+
 def countdown(now: datetime, deadline: datetime) -> str:
     """The customer's and ops' countdown: "확정 마감까지 23시간 59분 12초 남음"."""
     left = int((deadline - now).total_seconds())

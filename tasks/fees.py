@@ -104,8 +104,29 @@ def load_fee_data(session: Session, directory: Path | None = None) -> dict[str, 
     return counts
 
 
+_PARSED: dict[tuple[str, tuple[tuple[str, int], ...]], rules.FeeSchedule] = {}
+
+
 def active_schedule(session: Session) -> rules.FeeSchedule:
-    """The parsed TMC schedule (with company schedules); loaded from `data/fees` on first use."""
+    """The parsed TMC schedule (with company schedules); loaded from `data/fees` on first use.
+
+    Parsed schedules are cached by the active (owner, version) pairs, which change on every save.
+    """
+    versions = (
+        str(session.get_bind().url),
+        tuple(
+            sorted(
+                (owner, version)
+                for owner, version in session.execute(
+                    select(FeeSchedule.owner, FeeSchedule.version).where(
+                        FeeSchedule.active.is_(True)
+                    )
+                )
+            )
+        ),
+    )
+    if versions in _PARSED:
+        return _PARSED[versions]
     document = schedule_document(session)
     if document is None:
         try:
@@ -113,9 +134,12 @@ def active_schedule(session: Session) -> rules.FeeSchedule:
                 load_fee_data(session)
         except IntegrityError:  # loaded concurrently by another caller
             pass
-        document = schedule_document(session)
-        assert document is not None
-    return rules.parse_schedule(document)
+        return active_schedule(session)
+    parsed = rules.parse_schedule(document)
+    if len(_PARSED) > 32:
+        _PARSED.clear()
+    _PARSED[versions] = parsed
+    return parsed
 
 
 # payment settings ----------------------------------------------------------------------------

@@ -277,3 +277,13 @@ def test_refunds_never_exceed_what_was_paid(paid: int, refunds: list[int]) -> No
 @given(party=st.integers(5, 200))
 def test_twin_share_rooms_hold_the_party(party: int) -> None:
     assert 2 * rooms_needed(party) >= party > 2 * (rooms_needed(party) - 1)
+
+
+@pytest.mark.parametrize(
+    ("sla", "lead"),
+    [(timedelta(hours=24), timedelta(seconds=30)), (timedelta(seconds=60), timedelta(seconds=15))],
+)
+def test_deadline_run_starts_early_by_at_most_30_seconds(sla: timedelta, lead: timedelta) -> None:
+    from domain.group import deadline_run_lead
+
+    assert deadline_run_lead(sla) == lead

@@ -16,8 +16,16 @@ if TYPE_CHECKING:
 SERVICES: list[Service] = []
 BLOCK_TYPES: list[type[Block]] = []
 SANDBOX_DOCUMENTS: list[Any] = []
-SCENARIOS: list[Scenario] = []
-BENCHMARKS: dict[str, list[str]] = {}
+
+
+def _scenarios() -> list[Scenario]:
+    from travelops.demo.scenarios.coupons import SCENARIO
+
+    return [SCENARIO]
+
+
+SCENARIOS: list[Scenario] = _scenarios()
+BENCHMARKS: dict[str, list[str]] = {"settlement": ["settlement", "--rows", "1000000"]}
 
 
 def register_cli(app: typer.Typer) -> None:
@@ -37,3 +45,17 @@ def register_cli(app: typer.Typer) -> None:
             typer.echo(f"{rejected} of {rows} row(s) rejected; see the error column", err=True)
             raise typer.Exit(1)
         typer.echo(f"{rows} row(s) written to {output_path}", err=True)
+
+    from travelops.cli import bench_app
+
+    @bench_app.command("settlement")
+    def bench_settlement(
+        rows: Annotated[int, typer.Option(help="Generated reservations to settle")] = 1_000_000,
+        naive: Annotated[
+            bool, typer.Option(help="Also time the per-row calculator and check it equal")
+        ] = True,
+    ) -> None:
+        """Nightly coupon settlement end to end on SQLite; one JSON line."""
+        from travelops.bench_coupons import main
+
+        main(rows, naive)

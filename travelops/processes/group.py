@@ -59,9 +59,46 @@ def _documents(sandbox: dict[str, Any]) -> list[tuple[str, Block]]:
 
 BLOCK_TYPES: list[type[Block]] = [PaymentGateway, KakaoMessenger]
 SANDBOX_DOCUMENTS: list[Any] = [_documents]
-SCENARIOS: list[Scenario] = []
-BENCHMARKS: dict[str, list[str]] = {}
+
+
+def _scenarios() -> list[Scenario]:
+    from travelops.demo.scenarios.group import SCENARIO
+
+    return [SCENARIO]
+
+
+SCENARIOS: list[Scenario] = _scenarios()
+BENCHMARKS: dict[str, list[str]] = {"group": ["group", "--orders", "100"]}
 
 
 def register_cli(app: typer.Typer) -> None:
-    """Add this process's commands to `travelops`."""
+    """Add this process's commands to `travelops`: `group intake`, `bench group`."""
+    import typer
+
+    group_app = typer.Typer(help="Group bookings (5+ travellers).", no_args_is_help=True)
+    app.add_typer(group_app, name="group")
+
+    @group_app.command("intake")
+    def intake(
+        port: int = typer.Option(None, help="Port (default TRAVELOPS_GROUP_INTAKE_PORT, 8745)."),
+        host: str = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+    ) -> None:
+        """Serve the group-order intake API (quotes, deposits, PG webhooks)."""
+        from travelops.group_intake import serve
+        from travelops.settings_group import group_settings
+
+        settings = group_settings()
+        serve(host or settings.intake_host, port or settings.intake_port)
+
+    bench_app = next(g.typer_instance for g in app.registered_groups if g.name == "bench")
+    assert bench_app is not None
+
+    @bench_app.command("group")
+    def bench_group(
+        orders: int = typer.Option(100, help="Green orders to take from intake to confirmation."),
+        port: int = typer.Option(4205, help="Port of the benchmark's own Prefect server."),
+    ) -> None:
+        """N green group orders: intake → deposit → confirmation; p50/p95 deposit→confirmation."""
+        from travelops.group_bench import main
+
+        main(orders, port)

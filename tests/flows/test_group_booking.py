@@ -1,0 +1,136 @@
+"""confirm-group-booking end to end: intake → PG deposit → signed webhook → routed run.
+
+Green confirms within seconds; yellow waits suspended in AwaitingOpsDecision, is approved by the
+ops form or, unanswered, refunded in full at the deadline (SLA = TEST_SLA_SECONDS).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pymupdf
+import pytest
+from prefect.flow_runs import resume_flow_run
+
+from tests import runs
+from tests.fixtures.group import TEST_SLA_SECONDS, customer_pays, group_order_payload
+
+pytestmark = pytest.mark.slow
+
+
+def _order(intake: str, **kw: Any) -> dict[str, Any]:
+    r = httpx.post(f"{intake}/orders", json=group_order_payload(**kw), timeout=10)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _pay_deposit(intake: str, pg: Any, order_no: str) -> dict[str, Any]:
+    r = httpx.post(f"{intake}/orders/{order_no}/deposit", timeout=30)
+    assert r.status_code == 200, r.text
+    deposit = dict(r.json())
+    customer_pays(pg, deposit["payment_key"])
+    return deposit
+
+
+def _status(intake: str, order_no: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{intake}/orders/{order_no}", timeout=10).json())
+
+
+def _wait_status(
+    intake: str, order_no: str, wanted: set[str], timeout: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        order = _status(intake, order_no)
+        if order["status"] in wanted:
+            return order
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{order_no} is {order['status']}, not {sorted(wanted)}")
+        time.sleep(0.3)
+
+
+def test_green_order_is_confirmed_within_seconds_of_the_deposit(
+    served: str, group_intake: str, group_pg: Any, group_kakao: Any, sandbox: dict[str, Any]
+) -> None:
+    placed = _order(group_intake)
+    assert placed["light"] == "green"
+    order_no = placed["order_no"]
+    _pay_deposit(group_intake, group_pg, order_no)
+    paid = time.monotonic()
+    order = _wait_status(group_intake, order_no, {"balance_due"}, timeout=120)
+    assert time.monotonic() - paid < 45  # seconds, on a loaded 2-core machine
+    run = runs.wait_for_state(order["flow_run_id"], {"Completed"}, timeout=60)
+    assert run.name == order_no
+    assert order["paid_minor"] == placed["quote"]["deposit_minor"]
+    # one gift voucher per traveller (trigger: confirmation), sent once
+    sent = [
+        m
+        for t in placed_travellers(order)
+        for m in group_kakao.sent_to(t)
+        if m["template"] == "GIFT_VOUCHER"
+    ]
+    assert len(sent) == 6
+    assert all(m["voucher"]["amount"] == 20000 for m in sent)
+    # terms and itinerary: Korean text that extracts
+    result = run.state.result()  # type: ignore[union-attr]
+    with pymupdf.open(result["documents"]["terms"]) as doc:
+        text = "".join(page.get_text() for page in doc)
+    assert "전자약관" in text
+    assert "확정 금액" in text
+    assert result["fee_lines"] >= 0
+    # a replayed webhook changes nothing
+    events = httpx.get(f"{group_pg.base_url}/_sandbox/webhooks", timeout=5).json()["events"]
+    mine = [e for e in events if e["data"]["orderId"].startswith(order_no)]
+    httpx.post(f"{group_pg.base_url}/_sandbox/webhooks/{mine[0]['eventId']}/replay", timeout=10)
+    assert _status(group_intake, order_no)["status"] == "balance_due"
+
+
+def placed_travellers(order: dict[str, Any]) -> list[str]:
+    return [t["mobile"] for t in order["travellers"]]
+
+
+def test_yellow_orders_are_approved_by_ops_or_refunded_at_the_deadline(
+    served: str, group_intake: str, group_pg: Any, group_kakao: Any, sandbox: dict[str, Any]
+) -> None:
+    kw = {"product": "TONGYEONG-WISH-3D", "options": ("WISH-LIGHT", "WISH-THIRD")}
+    approved, ignored = _order(group_intake, **kw), _order(group_intake, **kw)
+    assert approved["light"] == ignored["light"] == "yellow"
+    for o in (approved, ignored):
+        _pay_deposit(group_intake, group_pg, o["order_no"])
+    for o in (approved, ignored):
+        _wait_status(group_intake, o["order_no"], {"awaiting_ops"})
+    a = _status(group_intake, approved["order_no"])
+    runs.wait_for_state(a["flow_run_id"], {"AwaitingOpsDecision"}, timeout=120)
+    assert "확정 마감" in a["countdown"]
+    resume_flow_run(
+        UUID(a["flow_run_id"]),
+        run_input={
+            "action": "approve",
+            "decided_by": "kim.ops",
+            "final_prices": {"option:WISH-LIGHT": 19000, "option:WISH-THIRD": 25000},
+        },
+    )
+    done = _wait_status(group_intake, approved["order_no"], {"balance_due"}, timeout=180)
+    assert done["confirmed_quote_id"].endswith("-Q2")
+    # nobody answers the other one: refunded in full within 60 s of the deadline
+    i = _wait_status(
+        group_intake, ignored["order_no"], {"expired_refunded"}, timeout=TEST_SLA_SECONDS + 120
+    )
+    while i["refunded_minor"] < i["paid_minor"]:
+        time.sleep(0.3)
+        i = _status(group_intake, ignored["order_no"])
+    late = datetime.now(UTC) - datetime.fromisoformat(i["deadline_at"])
+    assert late.total_seconds() < 60, f"refunded {late} after the deadline"
+    assert i["refunded_minor"] == i["paid_minor"] == ignored["quote"]["deposit_minor"]
+    runs.wait_for_state(i["flow_run_id"], {"Completed"}, timeout=120)
+    texts = [m["template"] for m in group_kakao.sent_to(ignored["contact"]["mobile"])]
+    assert "REFUND_EXPIRED_REFUNDED" in texts
+    ops = httpx.get(
+        f"{sandbox['services']['admin']['url']}/mailboxes/ops@travelops.example.com", timeout=5
+    ).json()
+    reminders = [m for m in ops if ignored["order_no"] in m["subject"]]
+    assert len(reminders) == 2
