@@ -753,12 +753,14 @@ def settlement_targets(results: pd.DataFrame, reservations: pd.DataFrame) -> pd.
     share = results["cost_share"].to_numpy(dtype=np.int64, na_value=0)[valid] * factor
     formula = results["formula"].to_numpy()[valid]
     count = len(keys)
+    accounts = np.empty(2 * count, dtype=object)
+    accounts[:count], accounts[count:] = ACCOUNT_COMMISSION, ACCOUNT_COST_SHARE
     return pd.DataFrame(
         {
-            "business_key": np.concatenate([keys, keys]),
-            "account": np.repeat([ACCOUNT_COMMISSION, ACCOUNT_COST_SHARE], count),
-            "counterparty": np.concatenate([agencies, agencies]),
-            "formula": np.concatenate([formula, formula]),
+            "business_key": pd.Series(np.concatenate([keys, keys]), dtype=object),
+            "account": pd.Series(accounts, dtype=object),
+            "counterparty": pd.Series(np.concatenate([agencies, agencies]), dtype=object),
+            "formula": pd.Series(np.concatenate([formula, formula]), dtype=object),
             "target": np.concatenate([commission, share]),
         }
     )
@@ -782,6 +784,10 @@ def settlement_entries(targets: pd.DataFrame, posted: pd.DataFrame) -> pd.DataFr
     keep = delta != 0
     entries = merged.loc[keep, ["business_key", "account", "counterparty", "formula"]].copy()
     entries["amount_minor"] = delta[keep]
-    entries["kind"] = np.where(had[keep], "adjustment", "posting")
+    entries["kind"] = pd.Series(
+        np.where(had[keep], "adjustment", "posting").astype(object),
+        dtype=object,
+        index=entries.index,
+    )
     out: pd.DataFrame = entries.reset_index(drop=True)
     return out

@@ -87,8 +87,8 @@ def compute_settlement_frames(inputs: SettlementInputs) -> SettlementComputation
     """The commission table over every reservation, ledger deltas, totals and rejected rows."""
     res = inputs.reservations
     results = compute_cost_shares(res)
-    results["agency"] = res["agency"].to_numpy()
-    results["status"] = res["status"].to_numpy()
+    for column in ("agency", "status"):  # object columns stay object (no string conversion)
+        results[column] = pd.Series(res[column].to_numpy(dtype=object), dtype=object)
     results["coupon_amount"] = res["coupon_amount"].to_numpy()
     entries = settlement_entries(settlement_targets(results, res), inputs.posted)
 

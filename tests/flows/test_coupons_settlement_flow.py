@@ -61,3 +61,43 @@ def test_nightly_settlement_posts_reports_and_exports(prefect_api: str) -> None:
 
     again: Any = asyncio.run(settle_coupon_cost_share(business_date=DAY, return_state=True))
     assert again.result()["posted_entries"] == 0
+
+
+def test_advance_coupon_states_flow_moves_coupons_across_the_period(prefect_api: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from db.coupons_lifecycle import create_coupon
+    from db.models.coupons import Coupon
+    from domain.coupons_lifecycle import Actor, CouponSpec, Role
+    from flows.coupons_lifecycle import advance_coupon_states
+
+    now = datetime(2033, 1, 3, 0, 0, tzinfo=UTC)
+    spec = CouponSpec(
+        name="새해 쿠폰",
+        vendor="V-FLOW",
+        scope="all_facilities",
+        facilities=(),
+        audience="everyone",
+        discount_kind="fixed",
+        amount=1_000,
+        rate_pct=None,
+        min_order=None,
+        issue_limit=None,
+        issue_start=now + timedelta(minutes=10),
+        issue_end=now + timedelta(minutes=30),
+        validity_days=3,
+    )
+    with session_scope() as s:
+        serial = create_coupon(s, Actor("kim", Role.VENDOR_ADMIN, "V-FLOW"), spec, now)
+
+    def state() -> str:
+        with session_scope() as s:
+            coupon = s.get(Coupon, serial)
+            assert coupon is not None
+            return coupon.state
+
+    moved = asyncio.run(advance_coupon_states(at=now + timedelta(minutes=10)))
+    assert moved.get("issuing", 0) >= 1
+    assert state() == "issuing"
+    asyncio.run(advance_coupon_states(at=now + timedelta(minutes=30)))
+    assert state() == "completed"

@@ -90,6 +90,62 @@ def _prepare(suffix: str, day: date) -> dict[str, Any]:
     return {"ids": ids, "after_posting": valid_new[2], "changes": changes}
 
 
+def _seller_coupons(suffix: str, day: date) -> dict[str, Any]:
+    """A seller-borne coupon with an issue limit of 3: downloads, uses, usage completed on `day`."""
+    from db.coupons_lifecycle import (
+        complete_usage,
+        coupon_counts,
+        create_coupon,
+        download_coupon,
+        use_coupon,
+    )
+    from db.models.coupons import Coupon
+    from db.session import session_scope
+    from domain.coupons_lifecycle import Actor, CouponSpec, DownloadRefused, Role, UseRefused
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=now.minute % 10 + 10)
+    admin = Actor("demo-vendor-admin", Role.VENDOR_ADMIN, f"VENDOR-{suffix}")
+    spec = CouponSpec(
+        name="데모 숙소 쿠폰",
+        vendor=admin.vendor,
+        scope="all_facilities",
+        facilities=(),
+        audience="everyone",
+        discount_kind="fixed",
+        amount=5_000,
+        rate_pct=None,
+        min_order=30_000,
+        issue_limit=3,
+        issue_start=start,
+        issue_end=start + timedelta(days=7),
+        validity_days=30,
+        seller_borne=True,
+    )
+    refused: list[str] = []
+    with session_scope() as s:
+        serial = create_coupon(s, admin, spec, now)
+    downloads = []
+    for customer in ("c1", "c2", "c3", "c4"):
+        try:
+            with session_scope() as s:
+                downloads.append(download_coupon(s, serial, f"{suffix}-{customer}", now))
+        except DownloadRefused as exc:
+            refused.append(f"download {customer}: {exc}")
+    for i, (download, amount) in enumerate(zip(downloads, (80_000, 30_000, 45_000), strict=True)):
+        try:
+            with session_scope() as s:
+                use_coupon(s, download, f"STAY-{suffix}-{i}", amount, now)
+                complete_usage(s, f"STAY-{suffix}-{i}", day)
+        except UseRefused as exc:
+            refused.append(f"use {amount:,} KRW: {exc}")
+    with session_scope() as s:
+        coupon = s.get(Coupon, serial)
+        state = coupon.state if coupon else "missing"
+        counts = coupon_counts(s, serial)
+    return {"serial": serial, "state": state, **counts, "refused": refused}
+
+
 def _settle(day: date) -> tuple[bool, str, dict[str, Any]]:
     from prefect.deployments import run_deployment
 
@@ -110,6 +166,7 @@ def run(ctx: DemoContext) -> ScenarioResult:
     today = seoul_date(datetime.now(UTC)) - timedelta(days=1)
     day = unsettled_business_day(today)
     prepared = _prepare(suffix, day)
+    seller = _seller_coupons(suffix, day)
     ok1, name1, first = _settle(day)
 
     # a change after posting → the next business day's settlement posts an adjustment
@@ -128,7 +185,15 @@ def run(ctx: DemoContext) -> ScenarioResult:
         adjustments = [
             e for e in ledger_for(s, [prepared["after_posting"]]) if e["kind"] == "adjustment"
         ]
-    ok = ok1 and ok2 and ok3 and rerun.get("posted_entries") == 0 and bool(adjustments)
+    ok = (
+        ok1
+        and ok2
+        and ok3
+        and rerun.get("posted_entries") == 0
+        and bool(adjustments)
+        and seller["state"] == "stopped"
+        and first.get("seller_coupons") == 2
+    )
     return ScenarioResult(
         ok=ok,
         statuses={
@@ -143,6 +208,10 @@ def run(ctx: DemoContext) -> ScenarioResult:
             "commission_krw": first.get("commission"),
             "cost_share_krw": first.get("cost_share"),
             "net_sales_krw": first.get("net_sales"),
+            "seller_coupons_settled": first.get("seller_coupons"),
+            "seller_coupon_krw": first.get("seller_coupon_amount"),
+            "coupon_downloads": seller["issued"],
+            "coupon_uses": seller["used"],
             "adjustments_next_day": second.get("posted_entries"),
             "rerun_posted": rerun.get("posted_entries"),
         },
@@ -150,6 +219,7 @@ def run(ctx: DemoContext) -> ScenarioResult:
             "business_date": day.isoformat(),
             "by_formula": first.get("by_formula"),
             "changes": prepared["changes"],
+            "seller_borne_coupon": seller,
             "adjustment": adjustments,
             "exports": first.get("exports"),
         },
