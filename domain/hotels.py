@@ -216,9 +216,11 @@ def check_cc_rule(hotel: HotelConfig) -> None:
 def mail_recipients(hotel: HotelConfig, purpose: str) -> tuple[list[str], list[str]]:
     """(to, cc) of a message to the hotel for `purpose` (sheet, inquiry, reminder, card…)."""
     check_cc_rule(hotel)
-    if purpose == "card" and hotel.split_delivery:
-        assert hotel.payments_email is not None
-        return [hotel.payments_email], []  # card data goes to the payments desk only
+    if purpose == "card":  # card data: one recipient, never copied
+        if hotel.split_delivery:
+            assert hotel.payments_email is not None
+            return [hotel.payments_email], []
+        return [hotel.reservation_email], []
     return [hotel.reservation_email], list(hotel.cc_emails)
 
 

@@ -347,6 +347,10 @@ def build_app(sim: HotelSimulator) -> FastAPI:
 
 async def start_hotels(ctx: SandboxContext, stack: AsyncExitStack, port: int) -> dict[str, Any]:
     sim = HotelSimulator(ctx)
+    for desk in ("hoteldesk@travelops.example.com", "ops@travelops.example.com"):
+        ctx.store.ensure_user(desk)  # the company's mailboxes exist before the first mail
+        for folder in ("Processed", "Quarantine", "Sent"):
+            ctx.store.maildir(desk, folder)
     task = asyncio.create_task(sim.run())
     stack.callback(task.cancel)
     bound = await start_http(stack, build_app(sim), ctx.host, port)

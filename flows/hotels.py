@@ -1,0 +1,273 @@
+"""Direct-contract hotels paid by virtual card (spec/hotel-vcc.md), one run per booking.
+
+`issue-hotel-vcc` reads like the spec's steps. Every wait (the hotel's FX e-mail, the hotel's
+reply, an ops decision, the charge) suspends the run in a named state and frees the worker; the
+`watch-hotel-mailbox` run (every 5 minutes) records what arrived and resumes it. A resumed run
+starts again from the top: each task returns what is already done instead of doing it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.exceptions import Pause
+from prefect.input import RunInput, keyset_from_paused_state
+from prefect.input.run_input import run_input_subclass_from_type
+from prefect.runtime import flow_run
+from prefect.states import Paused
+from prefect.utilities.engine import propose_state
+
+from domain import hotels as dom
+from tasks.hotels import (
+    booking_rows,
+    check_availability,
+    close_booking,
+    finish_charge,
+    fix_card_amount,
+    issue_card,
+    price_booking,
+    read_booking,
+    record_card_fee,
+    record_confirmation,
+    record_ops_decision,
+    register_booking,
+    send_hotel_mail,
+    set_status,
+    set_waiting,
+    today_kst,
+    vnd_rate_today,
+)
+from tasks.hotels_voucher import deliver_voucher, prepare_voucher
+from tasks.hotels_watch import chase_hotels, list_quarantine, poll_charges, read_replies, wake_runs
+
+
+class OpsDecision(RunInput):
+    """What ops decide when a hotel has not answered within its reply limit."""
+
+    action: Literal["resend", "confirm", "cancel"]
+    confirmation_no: str = ""
+    note: str = ""
+
+
+async def wait_in_state(name: str, key: str, wait_for_input: Any = None) -> Any:
+    """Suspend this run in a state called `name` (frees the worker); on resume, return input.
+
+    `suspend_flow_run` with a state name: the same Paused(reschedule=True) state the library
+    proposes, named for the dashboard. The same `key` after a resume returns at once (the
+    server refuses a second pause with a used key), with the input given at resume.
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("wait_in_state is for flow runs")
+    run_id = context.flow_run.id
+    proposed = Paused(name=name, reschedule=True, pause_key=key)
+    keyset = None
+    model = None
+    if wait_for_input is not None:
+        model = run_input_subclass_from_type(wait_for_input)
+        keyset = keyset_from_paused_state(proposed)
+        proposed.state_details.run_input_keyset = keyset
+    async with get_client() as client:
+        state = await propose_state(client=client, state=proposed, flow_run_id=run_id)
+        if state.is_running():
+            return await model.aload(keyset) if model is not None and keyset else None
+        if not state.is_paused():
+            raise RuntimeError(f"cannot suspend in {name}: the server answered {state.name}")
+        if model is not None and keyset is not None:
+            await model.asave(keyset)
+    from prefect._flow_run_suspension import mark_flow_run_suspension_requested
+
+    mark_flow_run_suspension_requested(run_id, state)
+    raise Pause(state=state)
+
+
+async def _summary(booking_no: str) -> dict[str, Any]:
+    b = read_booking(booking_no)
+    await acreate_markdown_artifact(
+        key=f"hotel-{booking_no.lower()}",
+        markdown=(
+            f"### {booking_no} — {dom.status_label(b['status'])}\n\n"
+            f"| | |\n|---|---|\n| hotel | {b['hotel_code']} |\n"
+            f"| confirmation | {b['confirmation_no'] or '—'} |\n"
+            f"| reason | {b['status_reason'] or '—'} |\n"
+        ),
+        description=f"hotel booking {booking_no}",
+    )
+    return {
+        "booking_no": booking_no,
+        "status": b["status"],
+        "reason": b["status_reason"],
+        "confirmation_no": b["confirmation_no"],
+    }
+
+
+@flow(
+    name="issue-hotel-vcc",
+    flow_run_name="{booking[booking_no]}",
+    persist_result=True,
+    description="One direct-contract hotel booking, from the traveller's payment to the charge.",
+)
+async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
+    """Steps 1–14 of spec/hotel-vcc.md for one booking."""
+    run_id = str(flow_run.id) if flow_run.id else None
+    b = register_booking(booking, run_id)  # 1. intake
+    no = b["booking_no"]
+    if b["flow_run_id"] and run_id and b["flow_run_id"] != run_id:
+        return {"booking_no": no, "status": b["status"], "note": f"run {b['flow_run_id']} has it"}
+    if b["terminal"]:
+        return await _summary(no)
+
+    if b["status"] == dom.RECEIVED:
+        if not price_booking(no, run_id)["ok"]:  # 2–3. rate and sale check
+            return await _summary(no)  # needs_review: nothing goes to the hotel
+        if b["room_chart"]:  # 4. room chart
+            room = check_availability(no)
+            if not room["available"]:
+                close_booking(no, dom.SOLD_OUT, f"room chart: {room['reason']}", run_id)
+                return await _summary(no)
+    elif b["status"] == dom.NEEDS_REVIEW and b["waiting_for"] is None and not b["reply"]:
+        return await _summary(no)
+
+    if b["vnd"] and not b["card_amount"] and vnd_rate_today(no) is None:  # 6. VND
+        set_waiting(no, "hotel_fx")
+        await wait_in_state("AwaitingHotelFx", f"hotel-fx-{today_kst().isoformat()}")
+        if vnd_rate_today(no) is None:
+            set_status(no, dom.NEEDS_REVIEW, "no USD/VND rate from the hotel today", run_id)
+            return await _summary(no)
+    fix_card_amount(no)
+
+    if b["inquiry_first"]:  # 7. inquiry-first hotels
+        send_hotel_mail(no, "inquiry", 1, run_id)
+        if not read_booking(no)["inquiry"]:
+            set_waiting(no, "inquiry")
+            await wait_in_state("AwaitingHotelReply", "inquiry")
+        if read_booking(no)["inquiry"]["answer"] == "declined":
+            close_booking(no, dom.SOLD_OUT, "hotel: no rooms (inquiry)", run_id)
+            return await _summary(no)
+
+    while True:  # 7–8. booking sheet, wait for the reply; ops decide at the limit
+        rnd = read_booking(no)["round"]
+        send_hotel_mail(no, "sheet", rnd, run_id)
+        b = read_booking(no)
+        if not b["reply"] and b["timed_out_round"] != rnd:
+            set_waiting(no, "hotel_reply")
+            await wait_in_state("AwaitingHotelReply", f"hotel-reply-{rnd}")
+            b = read_booking(no)
+        if b["reply"]:
+            break
+        set_waiting(no, "ops")
+        form = OpsDecision.with_initial_data(
+            description=f"**{no}**: the hotel has not answered (round {rnd}). Resend the sheet, "
+            "mark it confirmed with the hotel's confirmation number, or cancel (refund).",
+            action="resend",
+        )
+        decision = await wait_in_state("AwaitingOpsDecision", f"ops-decision-{rnd}", form)
+        applied = record_ops_decision(
+            no, rnd, decision.model_dump(include={"action", "confirmation_no", "note"})
+        )
+        if applied["action"] == "cancel":
+            close_booking(
+                no, dom.CANCELLED, f"ops cancelled: {applied.get('note') or 'no reply'}", run_id
+            )
+            return await _summary(no)
+        if applied["action"] == "confirm":
+            record_confirmation(no, applied["confirmation_no"], "ops")
+            break
+
+    b = read_booking(no)
+    reply = b["reply"] or {}
+    if reply.get("kind") == "declined":  # 8. decline → sold out
+        close_booking(no, dom.SOLD_OUT, f"hotel declined: {reply.get('reason')}", run_id)
+        return await _summary(no)
+    if reply.get("confirmation_no"):
+        record_confirmation(no, reply["confirmation_no"], "hotel reply")
+
+    issue_card(no)  # 9–10. exactly one card, stored encrypted
+    record_card_fee(no)
+    if b["split_delivery"]:  # 11. split or combined delivery
+        send_hotel_mail(no, "details", 1, run_id)
+    send_hotel_mail(no, "card", 1, run_id)
+
+    voucher = prepare_voucher(no, run_id)  # 12. voucher: stamp, redact, chat
+    if voucher["ok"]:
+        deliver_voucher(no)
+    if read_booking(no)["status"] == dom.CONFIRMING:
+        set_status(no, dom.AWAITING_CHARGE, "card sent; waiting for the hotel's charge", run_id)
+
+    if not read_booking(no)["charge"]:  # 13–14. charge or expiry
+        set_waiting(no, "charge")
+        await wait_in_state("AwaitingCharge", "charge")
+    finish_charge(no, run_id)
+    return await _summary(no)
+
+
+@flow(name="watch-hotel-mailbox", description="One pass: replies, reminders, charges, resumes.")
+async def watch_hotel_mailbox() -> dict[str, Any]:
+    """Match hotel replies to bookings, chase silent hotels, poll charges, wake waiting runs."""
+    replies = read_replies()
+    chased = chase_hotels()
+    charges = poll_charges()
+    woken = wake_runs()
+    quarantine = list_quarantine()
+    lines = [
+        "### Hotel desk mailbox",
+        "",
+        f"read {replies['read']} · matched {len(replies['matched'])} · FX {len(replies['fx'])}"
+        f" · quarantined now {len(replies['quarantined'])} · reminders {len(chased['reminded'])}"
+        f" · escalated {len(chased['escalated'])} · charged {len(charges['charged'])}"
+        f" · expired {len(charges['expired'])} · runs resumed {len(woken['woken'])}",
+        "",
+        f"#### Quarantine ({len(quarantine)}): replies that match no open booking",
+        "",
+        "| from | subject | date |",
+        "|---|---|---|",
+        *(f"| {q['from']} | {q['subject']} | {q['date']} |" for q in quarantine),
+    ]
+    await acreate_markdown_artifact(
+        key="hotel-mailbox",
+        markdown="\n".join(lines) + "\n",
+        description="last mailbox pass and the quarantine",
+    )
+    return {
+        "replies": replies,
+        "chased": chased,
+        "charges": charges,
+        "woken": woken,
+        "quarantine": len(quarantine),
+    }
+
+
+@flow(name="report-open-hotel-bookings", description="Daily table of open hotel bookings.")
+async def report_open_hotel_bookings() -> dict[str, Any]:
+    """Open bookings by status and age; hotels past their reply limit stand out."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from travelops.settings_hotels import hotel_settings
+
+    now = datetime.now(UTC)
+    rows = dom.open_bookings_table(booking_rows(), now, hotel_settings().day)
+    kst = now.astimezone(ZoneInfo("Asia/Seoul"))
+    await acreate_markdown_artifact(
+        key="hotel-open-bookings-summary", markdown=dom.render_open_bookings(rows, kst)
+    )
+    await acreate_table_artifact(
+        key="hotel-open-bookings",
+        table=[
+            {
+                "overdue": "🔴 OVERDUE" if r.overdue else "",
+                "booking": r.booking_no,
+                "hotel": r.hotel_code,
+                "status": dom.status_label(r.status),
+                "age_days": str(r.age_days),
+                "reply_limit_days": r.reply_limit_days,
+            }
+            for r in rows
+        ],
+        description=f"Open hotel bookings on {kst:%Y-%m-%d} (KST)",
+    )
+    return {"open": len(rows), "overdue": sum(r.overdue for r in rows)}

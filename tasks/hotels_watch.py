@@ -1,0 +1,327 @@
+"""The hotel desk mailbox watcher's steps: read replies, chase hotels, poll charges, wake runs.
+
+Each step records what it learned in the database first and resumes suspended runs second, so
+a resume that is lost (the run was not suspended yet, the API was down) is simply retried on
+the next pass: the booking's record, not the resume call, is the source of truth.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError, NotPausedError, ObjectNotFound
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy import select
+
+from db.models.hotels import HotelFxRate, VirtualCard
+from db.session import session_scope
+from db.types import utcnow
+from domain import hotels as dom
+from domain.errors import ProviderUnavailable
+from domain.money import parse_decimal
+from tasks.hotels import (
+    _booking,
+    _update_details,
+    booking_rows,
+    load_hotels,
+    load_issuer,
+    send_hotel_mail,
+    today_kst,
+)
+from tasks.mail import compose, deliver_once, load_mailbox, load_mailer
+from tasks.retry import retry_delays, retry_on_infrastructure
+from travelops.settings_hotels import hotel_settings
+
+_FX_RE = re.compile(r"USD\s*/\s*VND\s*[=:]\s*([\d,]+(?:\.\d+)?)", re.I)
+_DATE_RE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def _body(msg: Any) -> str:
+    part = msg.get_body(("plain",)) or msg.get_body(("html",))
+    if part is None:
+        return ""
+    text = part.get_content()
+    if part.get_content_type() == "text/html":
+        text = re.sub(r"<[^>]+>", " ", text)
+    return str(text)
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=retry_delays(5, 30),
+    retry_condition_fn=retry_on_infrastructure,
+)
+def read_replies(limit: int = 500) -> dict[str, Any]:
+    """One pass over the hotel desk's inbox: FX e-mails, replies matched to bookings, quarantine."""
+    settings = hotel_settings()
+    box = load_mailbox(settings.mailbox)
+    uids = box.search("ALL")[:limit]
+    fetched = box.fetch(uids)
+    hotels = load_hotels()
+    fx_senders = {h.fx_email.lower(): h.code for h in hotels.values() if h.fx_email}
+    open_rows = {r["booking_no"]: r for r in booking_rows()}
+    processed: list[int] = []
+    quarantined: list[dict[str, Any]] = []
+    matched: list[dict[str, Any]] = []
+    fx: list[dict[str, Any]] = []
+    for item in fetched:
+        msg = item.parsed()
+        subject = str(msg.get("Subject", ""))
+        sender = email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
+        message_id = str(msg.get("Message-ID", "")).strip()
+        body = _body(msg)
+        if sender in fx_senders and (m := _FX_RE.search(body)):
+            day_m = _DATE_RE.search(subject) or _DATE_RE.search(body)
+            day = date.fromisoformat(day_m.group(1)) if day_m else today_kst()
+            rate = str(parse_decimal(m.group(1), "USD/VND"))
+            _store_fx(fx_senders[sender], day, rate, message_id)
+            fx.append({"hotel": fx_senders[sender], "date": day.isoformat(), "rate": rate})
+            processed.append(item.uid)
+            continue
+        reading = dom.read_reply(subject, body, open_rows)
+        if reading.booking_no is None or reading.kind == "unclear":
+            quarantined.append(
+                {
+                    "uid": item.uid,
+                    "subject": subject,
+                    "from": sender,
+                    "reason": reading.reason or "unclear",
+                }
+            )
+            continue
+        note = _record_reply(reading, message_id)
+        matched.append(
+            {
+                "booking_no": reading.booking_no,
+                "kind": reading.kind,
+                "note": note,
+                "confirmation_no": reading.confirmation_no,
+            }
+        )
+        processed.append(item.uid)
+    _move(box, processed, settings.processed_folder)
+    _move(box, [q["uid"] for q in quarantined], settings.quarantine_folder)
+    logger = _logger()
+    for q in quarantined:
+        logger.warning("quarantined reply %r from %s: %s", q["subject"], q["from"], q["reason"])
+    return {"read": len(fetched), "matched": matched, "fx": fx, "quarantined": quarantined}
+
+
+def _logger() -> Any:
+    try:
+        return get_run_logger()
+    except MissingContextError:  # called outside a run (tests, the benchmark driver)
+        return logging.getLogger("travelops.hotels")
+
+
+def _move(box: Any, uids: list[int], folder: str) -> None:
+    """Move messages into an existing-or-new folder (no CREATE on a folder that exists)."""
+    if not uids:
+        return
+    box.search("ALL", folder=folder)  # selects the folder, creating it only when missing
+    with box.connect() as conn:
+        uid_set = ",".join(str(u) for u in uids)
+        typ, data = conn.uid("COPY", uid_set, f'"{folder}"')
+        if typ != "OK":
+            raise ProviderUnavailable(f"IMAP COPY to {folder!r} failed: {data!r}")
+        conn.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)")
+        conn.expunge()
+
+
+def _store_fx(hotel_code: str, day: date, rate: str, message_id: str) -> None:
+    with session_scope() as s:
+        exists = s.scalar(
+            select(HotelFxRate.id).where(
+                HotelFxRate.hotel_code == hotel_code, HotelFxRate.as_of == day
+            )
+        )
+        if exists is None:
+            s.add(
+                HotelFxRate(
+                    hotel_code=hotel_code,
+                    as_of=day,
+                    base="USD",
+                    quote="VND",
+                    rate=rate,
+                    message_id=message_id,
+                    received_at=utcnow(),
+                )
+            )
+
+
+def _record_reply(reading: dom.ReplyReading, message_id: str) -> str:
+    assert reading.booking_no is not None
+    with session_scope() as s:
+        b = _booking(s, reading.booking_no)
+        details = dict(b.details or {})
+        hotel = load_hotels()[b.hotel_code]
+        wants_inquiry = hotel.inquiry_first and not details.get("inquiry") and not b.sheet_sent_at
+        if wants_inquiry:
+            answer = "declined" if reading.kind == "declined" else "available"
+            _update_details(b, inquiry={"answer": answer, "message_id": message_id})
+            return f"inquiry: {answer}"
+        if details.get("reply"):
+            return "duplicate reply kept in Processed"
+        _update_details(
+            b,
+            reply={
+                "kind": reading.kind,
+                "confirmation_no": reading.confirmation_no,
+                "message_id": message_id,
+                "reason": reading.reason,
+                "at": utcnow().isoformat(),
+            },
+        )
+        b.reply_at = utcnow()
+        return reading.kind
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=retry_delays(5, 30),
+    retry_condition_fn=retry_on_infrastructure,
+)
+def chase_hotels(now: datetime | None = None) -> dict[str, Any]:
+    """Reminder at half the hotel's reply limit; at the limit, ops are told and the run wakes."""
+    settings = hotel_settings()
+    now = now or utcnow()
+    reminded, escalated = [], []
+    for r in booking_rows(frozenset({dom.CONFIRMING})):
+        details = r["details"]
+        if r["waiting_for"] != "hotel_reply" or details.get("reply") or not r["sheet_sent_at"]:
+            continue
+        rnd = r["round"]
+        d = dom.reply_deadlines(r["sheet_sent_at"], r["reply_limit_days"], settings.day)
+        if now >= d.reminder_at and details.get("reminded_round") != rnd:
+            send_hotel_mail.fn(r["booking_no"], "reminder", rnd)
+            with session_scope() as s:
+                _update_details(_booking(s, r["booking_no"]), reminded_round=rnd)
+            reminded.append(r["booking_no"])
+        if now >= d.escalate_at and details.get("timed_out_round") != rnd:
+            key = f"hotel-vcc:{r['booking_no']}:escalation:{rnd}"
+            text = (
+                f"{r['booking_no']} ({r['hotel_code']}): no reply from the hotel within "
+                f"{r['reply_limit_days']} days (round {rnd}).\nDecide in the Prefect UI on the run "
+                f"{r['booking_no']} (state AwaitingOpsDecision): resend / mark confirmed / cancel."
+            )
+            msg = compose(
+                key=key,
+                to=[settings.ops_email],
+                text=text,
+                subject=f"[travelops] 호텔 미회신 {r['booking_no']}",
+            )
+            deliver_once(load_mailer(), key, msg)
+            with session_scope() as s:
+                _update_details(_booking(s, r["booking_no"]), timed_out_round=rnd)
+            escalated.append(r["booking_no"])
+    return {"reminded": reminded, "escalated": escalated}
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=retry_delays(5, 30),
+    retry_condition_fn=retry_on_infrastructure,
+)
+def poll_charges(today: date | None = None) -> dict[str, Any]:
+    """Authorizations of every card awaiting its charge; uncharged past end date + grace expire."""
+    settings = hotel_settings()
+    today = today or today_kst()
+    rows = [
+        r for r in booking_rows() if r["waiting_for"] == "charge" and not r["details"].get("charge")
+    ]
+    if not rows:
+        return {"charged": [], "expired": []}
+    issuer = load_issuer()
+    charged, expired = [], []
+    for r in rows:
+        with session_scope() as s:
+            card = s.scalar(select(VirtualCard).where(VirtualCard.booking_no == r["booking_no"]))
+            if card is None:
+                continue
+            card_id, valid_until = card.issuer_card_id, card.valid_until
+        auths = issuer.authorizations(card_id)
+        approved = [
+            {"amount": a.amount.amount_str(), "currency": a.amount.currency, "id": a.auth_id}
+            for a in auths
+            if a.status == "approved"
+        ]
+        declined = [a.reason for a in auths if a.status == "declined"]
+        charge: dict[str, Any] | None = None
+        if approved:
+            charge = {"approved": approved, "declined": declined}
+            charged.append(r["booking_no"])
+        elif dom.card_expired(valid_until, today, settings.card_grace_days):
+            issuer.close_card(card_id, "not charged by end date + grace")
+            charge = {"expired": True, "declined": declined}
+            expired.append(r["booking_no"])
+        if charge is not None:
+            with session_scope() as s:
+                _update_details(_booking(s, r["booking_no"]), charge=charge)
+    return {"charged": charged, "expired": expired}
+
+
+def _ready(row: dict[str, Any], fx_today: set[str]) -> bool:
+    details = row["details"]
+    waiting = row["waiting_for"]
+    if waiting == "hotel_fx":
+        return row["hotel_code"] in fx_today
+    if waiting == "inquiry":
+        return bool(details.get("inquiry"))
+    if waiting == "hotel_reply":
+        return bool(details.get("reply")) or details.get("timed_out_round") == row["round"]
+    if waiting == "charge":
+        return bool(details.get("charge"))
+    return False
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=retry_delays(2, 10))
+def wake_runs() -> dict[str, Any]:
+    """Resume every suspended run whose awaited event is now on record."""
+    with session_scope() as s:
+        fx_today = set(
+            s.scalars(select(HotelFxRate.hotel_code).where(HotelFxRate.as_of == today_kst()))
+        )
+    woken, not_waiting = [], []
+    for r in booking_rows():
+        if not r["flow_run_id"] or not _ready(r, fx_today):
+            continue
+        try:
+            resume_flow_run(UUID(r["flow_run_id"]))
+            woken.append(r["booking_no"])
+        except (NotPausedError, ObjectNotFound):
+            not_waiting.append(r["booking_no"])  # not suspended yet or already resumed
+    return {"woken": woken, "not_waiting": not_waiting}
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=retry_delays(5, 30),
+    retry_condition_fn=retry_on_infrastructure,
+)
+def list_quarantine() -> list[dict[str, str]]:
+    """Replies no booking claimed, kept in the Quarantine folder for ops."""
+    settings = hotel_settings()
+    box = load_mailbox(settings.mailbox)
+    folder = settings.quarantine_folder
+    out = []
+    for item in box.fetch(box.search("ALL", folder=folder), folder=folder):
+        msg = item.parsed()
+        out.append(
+            {
+                "from": str(msg.get("From", "")),
+                "subject": str(msg.get("Subject", "")),
+                "date": str(msg.get("Date", "")),
+            }
+        )
+    return out
