@@ -179,7 +179,7 @@ def run(ctx: DemoContext) -> ScenarioResult:
         statuses=statuses,
         counts={
             "fee_lines": len(lines),
-            "fees_charged_krw": sum(ln["amount_minor"] for ln in lines),
+            "fees_recorded_krw": sum(ln["amount_minor"] for ln in lines),
             "waived": 1,
             "invoices_emailed": 2,
         },
