@@ -77,6 +77,8 @@ def read_replies(limit: int = 500) -> dict[str, Any]:
         subject = str(msg.get("Subject", ""))
         sender = email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
         message_id = str(msg.get("Message-ID", "")).strip()
+        if sender == box.address.lower():
+            continue  # our own mail (a probe, a copy): not a hotel's reply, left where it is
         body = _body(msg)
         if sender in fx_senders and (m := _FX_RE.search(body)):
             day_m = _DATE_RE.search(subject) or _DATE_RE.search(body)
