@@ -95,14 +95,21 @@ def create_coupon(session: Session, actor: Actor, spec: CouponSpec, now: datetim
     """Register a coupon (waiting, or already issuing if its period has begun)."""
     spec = validate_spec(spec)
     check_may_manage(actor, spec)
-    coupon = Coupon(
-        serial=_new_serial(session), created_by=actor.user, issued_count=0, used_count=0
-    )
-    _apply(coupon, spec)
-    coupon.state = str(state_at(spec, now, CouponState.WAITING))
-    coupon.currency = "KRW"
-    session.add(coupon)
-    session.flush()
+    for attempt in range(5):  # two creators may draw the same next serial: draw again
+        coupon = Coupon(
+            serial=_new_serial(session), created_by=actor.user, issued_count=0, used_count=0
+        )
+        _apply(coupon, spec)
+        coupon.state = str(state_at(spec, now, CouponState.WAITING))
+        coupon.currency = "KRW"
+        try:
+            with session.begin_nested():
+                session.add(coupon)
+                session.flush()
+            break
+        except IntegrityError:  # the savepoint rolled back; the failed object is gone
+            if attempt == 4:
+                raise
     record_transition(
         session,
         entity_type=ENTITY,

@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from domain.calendar import SEOUL
+from domain.errors import InvalidInput
 from domain.group import (
     CONFIRMED_STATES,
     LIGHT_EMOJI,
@@ -43,6 +44,9 @@ from tasks.group_notify import notify_customer, plan_voucher_rows, send_gift_vou
 from tasks.group_orders import (
     load_order,
     load_quote,
+    refuse_decision,
+    refuse_late_decision,
+    refused_decisions,
     request_of,
     set_status,
     store_confirmed_quote,
@@ -176,6 +180,10 @@ def wait_until(moment: datetime) -> None:
         clock.sleep(left)
 
 
+def is_past(moment_iso: str | None) -> bool:
+    return bool(moment_iso) and datetime.fromisoformat(str(moment_iso)) <= datetime.now(UTC)
+
+
 def _won(amount: int) -> str:
     return Money(amount, "KRW").format()
 
@@ -233,14 +241,18 @@ def wait_for_ops(order: dict[str, Any]) -> None:
     plan = sla_plan(paid_at, sla, settings.reminder_points)
     points = [*(f"remind-{p}" for p in settings.reminder_points), "deadline"]
     early_deadline = plan.deadline - deadline_run_lead(sla)
-    for point, at in zip(points, [*plan.reminders, early_deadline], strict=True):
-        schedule_flow_run(
+    scheduled = [  # in parallel: the form should be up as soon as possible
+        schedule_flow_run.submit(
             settings.sla_deployment,
             {"order_no": order_no, "point": point, "run_id": str(flow_run.id)},
             at,
             f"group-sla:{order_no}:{point}",
         )
+        for point, at in zip(points, [*plan.reminders, early_deadline], strict=True)
+    ]
     text = publish_countdown(order_no, plan.deadline.isoformat())
+    for future in scheduled:
+        future.result()
     quote = load_quote(order["quote_id"])
     notify_customer(
         order_no,
@@ -263,20 +275,33 @@ def wait_for_ops(order: dict[str, Any]) -> None:
         ),
         action="approve",
     )
-    decision = suspend_in_state("AwaitingOpsDecision", DECISION_KEY, form)
-    decide(order, decision)
+    while True:  # an invalid form is refused (recorded) and a fresh form is awaited
+        attempt = refused_decisions(order_no)
+        key = DECISION_KEY if attempt == 0 else f"{DECISION_KEY}-{attempt}"
+        decision = suspend_in_state("AwaitingOpsDecision", key, form)
+        if decide(order, decision, attempt) != "invalid":
+            return
 
 
 @task(name="apply_ops_decision")
-def apply_decision(order_no: str, decision: dict[str, Any]) -> str:
+def apply_decision(order_no: str, decision: dict[str, Any], attempt: int = 0) -> str:
     """Approve (v1 quote, CAS → confirmed) or refuse (CAS → rejected_refunded); the loser of a
-    race with the deadline is refused and recorded by the compare-and-set."""
+    race with the deadline is refused and recorded by the compare-and-set. After the deadline
+    nothing confirms the order; an approval whose prices do not fit the quote is `invalid`."""
     actor = f"ops:{decision.get('decided_by') or 'ops'}"
+    order = load_order(order_no)
+    to_status = "confirmed" if decision["action"] == "approve" else "rejected_refunded"
+    if order["status"] == "awaiting_ops" and is_past(order["deadline_at"]):
+        refuse_late_decision(order_no, actor, to_status, order["deadline_at"])
+        return "refused"
     if decision["action"] == "approve":
-        order = load_order(order_no)
-        confirmed = confirm_quote(
-            load_quote(order["quote_id"]), load_catalog(), decision.get("final_prices") or {}
-        )
+        try:
+            confirmed = confirm_quote(
+                load_quote(order["quote_id"]), load_catalog(), decision.get("final_prices") or {}
+            )
+        except InvalidInput as exc:
+            refuse_decision(order_no, attempt, actor, to_status, str(exc))
+            return "invalid"
         quote_id = store_confirmed_quote(order_no, confirmed)
         won = set_status(
             order_no,
@@ -293,11 +318,11 @@ def apply_decision(order_no: str, decision: dict[str, Any]) -> str:
     return "won" if won else "refused"
 
 
-def decide(order: dict[str, Any], decision: OpsDecision) -> None:
+def decide(order: dict[str, Any], decision: OpsDecision, attempt: int) -> str:
     data = decision.model_dump(
         include={"action", "final_prices", "alternative", "note", "decided_by"}
     )
-    outcome = apply_decision(order["order_no"], data)
+    outcome = apply_decision(order["order_no"], data, attempt)
     get_run_logger().info("ops decision %s on %s: %s", decision.action, order["order_no"], outcome)
     if decision.action == "propose_alternative" and decision.alternative and outcome == "won":
         notify_customer(
@@ -307,6 +332,7 @@ def decide(order: dict[str, Any], decision: OpsDecision) -> None:
             f"[travelops] {order['order_no']} 요청하신 일정은 확정이 어려워 예약금을 "
             f"전액 환불합니다. 대체안: {decision.alternative}",
         )
+    return str(outcome)
 
 
 def refund_and_tell(order: dict[str, Any]) -> dict[str, Any]:

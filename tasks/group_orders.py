@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.audit import transition
+from db.audit import record_transition, transition
+from db.models.core import StatusTransition
 from db.models.group import GiftVoucher, GroupOrder, GroupPayment, GroupQuote
 from db.session import session_scope
 from domain.errors import InvalidInput
@@ -267,3 +268,57 @@ def utc_now() -> datetime:
 
 def sla_delta(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
+
+
+def refused_decisions(order_no: str) -> int:
+    """How many ops decisions on this order were refused as invalid (each asks for a new form)."""
+    with session_scope() as s:
+        return int(
+            s.scalar(
+                select(func.count()).where(
+                    StatusTransition.entity_type == "group_orders",
+                    StatusTransition.entity_key == order_no,
+                    StatusTransition.reason.like("invalid ops decision #%"),
+                )
+            )
+            or 0
+        )
+
+
+def refuse_decision(order_no: str, attempt: int, actor: str, to_status: str, why: str) -> None:
+    """Record a refused ops decision once per attempt (a replayed run records nothing new)."""
+    reason = f"invalid ops decision #{attempt}: {why}"[:500]
+    with session_scope() as s:
+        seen = s.scalar(
+            select(func.count()).where(
+                StatusTransition.entity_key == order_no,
+                StatusTransition.reason.like(f"invalid ops decision #{attempt}:%"),
+            )
+        )
+        if not seen:
+            current = s.get(GroupOrder, order_no)
+            record_transition(
+                s,
+                entity_type="group_orders",
+                entity_key=order_no,
+                from_status=current.status if current else None,
+                to_status=to_status,
+                actor=actor,
+                reason=reason,
+                accepted=False,
+            )
+
+
+def refuse_late_decision(order_no: str, actor: str, to_status: str, deadline: str) -> None:
+    with session_scope() as s:
+        current = s.get(GroupOrder, order_no)
+        record_transition(
+            s,
+            entity_type="group_orders",
+            entity_key=order_no,
+            from_status=current.status if current else None,
+            to_status=to_status,
+            actor=actor,
+            reason=f"refused: SLA deadline {deadline} passed",
+            accepted=False,
+        )

@@ -7,6 +7,7 @@
 - `GET /orders/{order_no}` → status, money paid/refunded, the SLA countdown while waiting.
 - `POST /orders/{order_no}/deposit` → opens the deposit at the payment gateway and starts the
   order's `confirm-group-booking` run (which waits, suspended, for the payment); 409 when blocked.
+- `POST /orders/{order_no}/cancel` → cancels (quoted or confirmed) and refunds what was paid.
 - `POST /webhooks/pg` → verifies `X-PG-Signature`, ignores replays, records the payment and
   resumes the order's run.
 - `GET /metrics` → quote latency p50/p95 (ms) over the requests served.
@@ -32,6 +33,7 @@ from tasks.group_orders import (
     load_quote,
     place_order,
     request_from_payload,
+    set_status,
 )
 from tasks.group_payments import load_gateway, request_payment
 
@@ -117,6 +119,26 @@ def build_app() -> FastAPI:
 
             attach_flow_run(order_no, start_order_run(order_no))
         return {**payment, "deposit_minor": quote.deposit_minor}
+
+    @app.post("/orders/{order_no}/cancel")
+    def cancel_order(order_no: str, reason: str = "customer request") -> Any:
+        """Cancel a quoted or confirmed order: refund what was paid; no voucher is sent after."""
+        from tasks.group_payments import refund_payments
+
+        won = set_status(order_no, "cancelled", actor="customer", reason=reason)
+        if not won:
+            order = load_order(order_no)
+            return JSONResponse(
+                {
+                    "error": "not_cancellable",
+                    "field": "order_no",
+                    "status": order["status"],
+                    "message": f"order {order_no} is {order['status']}",
+                },
+                status_code=409,
+            )
+        refund = refund_payments(order_no, f"cancelled: {reason}")
+        return {**load_order(order_no), "refunded_now_minor": refund["refunded_minor"]}
 
     @app.post("/webhooks/pg")
     async def pg_webhook(request: Request, x_pg_signature: str = Header(default="")) -> Any:

@@ -185,3 +185,21 @@ def test_advance_completes_coupons_whose_period_ended(db_url: str) -> None:
     assert _state(serial) == "completed"
     with session_scope() as s:
         assert advance_coupon_states(s, now + timedelta(hours=3)).get("completed", 0) == 0
+
+
+def test_concurrent_creations_get_distinct_serials(db_url: str) -> None:
+    now = datetime(2032, 7, 1, 0, 0, tzinfo=UTC)
+    serials: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def create() -> None:
+        barrier.wait()
+        with session_scope() as s:
+            serials.append(create_coupon(s, ADMIN, _spec(now, now + timedelta(days=1)), now))
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(serials)) == 4

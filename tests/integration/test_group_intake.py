@@ -80,3 +80,14 @@ def test_webhook_with_a_bad_signature_is_refused(
         timeout=10,
     )
     assert r.status_code == 401
+
+
+def test_cancelled_order_cannot_be_cancelled_or_paid_again(group_intake: str) -> None:
+    r = httpx.post(f"{group_intake}/orders", json=group_order_payload(), timeout=10)
+    order_no = r.json()["order_no"]
+    c = httpx.post(f"{group_intake}/orders/{order_no}/cancel", timeout=30)
+    assert c.status_code == 200
+    assert c.json()["status"] == "cancelled"
+    assert c.json()["refunded_now_minor"] == 0
+    assert httpx.post(f"{group_intake}/orders/{order_no}/cancel", timeout=30).status_code == 409
+    assert httpx.post(f"{group_intake}/orders/{order_no}/deposit", timeout=30).status_code == 409

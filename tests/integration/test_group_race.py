@@ -63,3 +63,24 @@ def test_approval_and_deadline_race_exactly_one_wins(db_url: str) -> None:
             assert loser.reason.startswith("refused")
         # nothing can confirm the order afterwards
         assert not set_status(order_no, "confirmed", actor="ops:late")
+
+
+def test_invalid_or_late_ops_decisions_are_refused_and_recorded(db_url: str) -> None:
+    from datetime import timedelta
+
+    from flows.group_booking import apply_decision
+    from tasks.group_orders import refused_decisions
+
+    order_no = _awaiting_ops_order()
+    bad = {"action": "approve", "final_prices": {"option:NOPE": 1}, "decided_by": "kim"}
+    assert apply_decision.fn(order_no, bad, 0) == "invalid"
+    assert apply_decision.fn(order_no, bad, 0) == "invalid"  # a replayed run records nothing new
+    assert refused_decisions(order_no) == 1
+    assert load_order(order_no)["status"] == "awaiting_ops"
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    assert set_status(
+        order_no, "awaiting_ops", allowed_from=["awaiting_ops"], values={"deadline_at": past}
+    )
+    good = {"action": "approve", "final_prices": {"option:WISH-LIGHT": 19000}}
+    assert apply_decision.fn(order_no, good, 1) == "refused"
+    assert load_order(order_no)["status"] == "awaiting_ops"  # the deadline run refunds it

@@ -402,3 +402,41 @@ def test_share_never_exceeds_its_base_and_rounding_never_gains_a_won(
     assert result.cost_share * 100 <= coupon * share < (result.cost_share + 1) * 100
     exact_components = sale * base / 100
     assert result.commission + result.cost_share <= exact_components
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(-50_000, 200_000), min_size=2, max_size=2), min_size=1, max_size=6
+    )
+)
+def test_ledger_entries_always_sum_to_the_latest_amounts(history: list[list[int]]) -> None:
+    """After any sequence of settlements, postings plus adjustments equal the latest targets."""
+    from domain.coupons import ACCOUNT_COMMISSION, ACCOUNT_COST_SHARE, settlement_entries
+
+    posted = pd.DataFrame(columns=["business_key", "account", "amount"]).astype({"amount": "Int64"})
+    ledger: list[dict[str, Any]] = []
+    for commission, share in history:
+        targets = pd.DataFrame(
+            {
+                "business_key": ["R1", "R1"],
+                "account": [ACCOUNT_COMMISSION, ACCOUNT_COST_SHARE],
+                "counterparty": ["A", "A"],
+                "formula": ["new", "new"],
+                "target": [commission, share],
+            }
+        )
+        entries = settlement_entries(targets, posted)
+        ledger.extend(entries.to_dict("records"))
+        sums = pd.DataFrame(ledger, columns=["business_key", "account", "amount_minor"])
+        posted = (
+            sums.groupby(["business_key", "account"], as_index=False)["amount_minor"]
+            .sum()
+            .rename(columns={"amount_minor": "amount"})
+        )
+        assert all(e["amount_minor"] != 0 for e in entries.to_dict("records"))
+    totals = {r["account"]: r["amount"] for r in posted.to_dict("records")}
+    assert totals.get(ACCOUNT_COMMISSION, 0) == history[-1][0]
+    assert totals.get(ACCOUNT_COST_SHARE, 0) == history[-1][1]
+    kinds = [e["kind"] for e in ledger]
+    assert kinds.count("posting") <= 2
