@@ -235,14 +235,20 @@ class ChatApi(Block):
         return dict(r.json())
 
     def find_message(self, channel_url: str, dedup_key: str) -> dict[str, Any] | None:
-        data = call_json(
-            "chat",
-            "GET",
-            f"{self.base_url}/v3/group_channels/{channel_url}/messages",
-            params={"message_ts": 0, "next_limit": 200, "custom_types": "voucher"},
-            headers=self._headers(),
-            timeout=self.timeout_seconds,
-        )
+        """The message sent with `dedup_key`, if any (None also when the channel is missing)."""
+        try:
+            data = call_json(
+                "chat",
+                "GET",
+                f"{self.base_url}/v3/group_channels/{channel_url}/messages",
+                params={"message_ts": 0, "next_limit": 200, "custom_types": "voucher"},
+                headers=self._headers(),
+                timeout=self.timeout_seconds,
+            )
+        except ProviderRefused as exc:
+            if exc.code == "400201":  # channel not found: nothing was sent there
+                return None
+            raise
         for m in data.get("messages", []):
             if m.get("data") == dedup_key:
                 return dict(m)

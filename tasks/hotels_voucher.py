@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -92,6 +93,11 @@ def redact_and_stamp(pdf: bytes, confirmation_no: str) -> bytes:
     return out
 
 
+def hotel_voucher_path(booking_no: str) -> Path:
+    """Where the watcher keeps the hotel's original voucher (never sent to the traveller)."""
+    return core_settings().home / "vouchers" / "from-hotels" / f"{booking_no}.pdf"
+
+
 def _voucher_attachment(message_id: str) -> bytes | None:
     box = load_mailbox(hotel_settings().mailbox)
     folder = hotel_settings().processed_folder
@@ -124,7 +130,10 @@ def prepare_voucher(booking_no: str, flow_run_id: str | None = None) -> dict[str
         confirmation_no = b.confirmation_no or ""
     path = core_settings().home / "exports" / "vouchers" / f"{booking_no}.pdf"
     result: dict[str, Any]
-    pdf = _voucher_attachment(reply["message_id"]) if reply.get("message_id") else None
+    kept = hotel_voucher_path(booking_no)
+    pdf = kept.read_bytes() if kept.exists() else None
+    if pdf is None and reply.get("message_id"):
+        pdf = _voucher_attachment(reply["message_id"])
     try:
         if pdf is None:
             raise VoucherProblem("no voucher PDF attached to the hotel's confirmation")

@@ -35,6 +35,7 @@ from tasks.hotels import (
     send_hotel_mail,
     today_kst,
 )
+from tasks.hotels_voucher import hotel_voucher_path
 from tasks.mail import compose, deliver_once, load_mailbox, load_mailer
 from tasks.retry import retry_delays, retry_on_infrastructure
 from travelops.settings_hotels import hotel_settings
@@ -77,6 +78,8 @@ def read_replies(limit: int = 500) -> dict[str, Any]:
         subject = str(msg.get("Subject", ""))
         sender = email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
         message_id = str(msg.get("Message-ID", "")).strip()
+        if sender == box.address.lower():
+            continue  # our own mail (a probe, a copy): not a hotel's reply, left where it is
         body = _body(msg)
         if sender in fx_senders and (m := _FX_RE.search(body)):
             day_m = _DATE_RE.search(subject) or _DATE_RE.search(body)
@@ -97,6 +100,8 @@ def read_replies(limit: int = 500) -> dict[str, Any]:
                 }
             )
             continue
+        if reading.kind == "confirmed":
+            _keep_voucher(reading.booking_no, msg)
         note = _record_reply(reading, message_id)
         matched.append(
             {
@@ -134,6 +139,19 @@ def _move(box: Any, uids: list[int], folder: str) -> None:
             raise ProviderUnavailable(f"IMAP COPY to {folder!r} failed: {data!r}")
         conn.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)")
         conn.expunge()
+
+
+def _keep_voucher(booking_no: str | None, msg: Any) -> None:
+    """Keep the hotel's voucher PDF from the confirmation (the flow stamps and redacts it)."""
+    for part in msg.iter_attachments():
+        name = (part.get_filename() or "").lower()
+        if part.get_content_type() == "application/pdf" or name.endswith(".pdf"):
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                path = hotel_voucher_path(str(booking_no))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(payload)
+            return
 
 
 def _store_fx(hotel_code: str, day: date, rate: str, message_id: str) -> None:

@@ -89,9 +89,153 @@ def _sandbox_documents(sandbox: dict[str, Any]) -> list[tuple[str, Block]]:
 
 
 SANDBOX_DOCUMENTS: list[Any] = [_sandbox_documents]
-SCENARIOS: list[Scenario] = []
-BENCHMARKS: dict[str, list[str]] = {}
+
+
+def _scenarios() -> list[Scenario]:
+    from travelops.demo.scenarios.hotels import SCENARIO
+
+    return [SCENARIO]
+
+
+SCENARIOS: list[Scenario] = _LazyList(_scenarios)
+BENCHMARKS: dict[str, list[str]] = {"hotel-vcc": ["hotel-vcc", "--bookings", "50"]}
+
+
+def bench_hotel_vcc(
+    bookings: int = 50, port: int = 4211, watch_interval: float = 30.0, workers: int = 20
+) -> dict[str, Any]:
+    """N bookings through the whole loop on a local stack whose hotels answer at once."""
+    import json
+    import os
+    import statistics
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from travelops.stack import LocalStack, base_env
+
+    home = Path(tempfile.mkdtemp(prefix="travelops-bench-hotels-"))
+    api_url = f"http://127.0.0.1:{port}/api"
+    extra = {"TRAVELOPS_HOTELS_DAY_SECONDS": "86400", "PREFECT_RUNNER_PROCESS_LIMIT": str(workers)}
+    os.environ.update({**base_env(home, api_url), **extra})
+    if "TRAVELOPS_CARD_KEY" not in os.environ:
+        from travelops.cardsafety import CardVault
+
+        os.environ["TRAVELOPS_CARD_KEY"] = CardVault.generate_key()
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    stack = LocalStack(home, prefect_port=port, extra_env=extra)
+    pinned = {PREFECT_API_URL: api_url, PREFECT_HOME: str(home / "prefect")}
+    with temporary_settings(updates=pinned):
+        try:
+            return _bench(stack, bookings, watch_interval, json, statistics, time)
+        finally:
+            stack.stop()
+
+
+def _bench(
+    stack: Any, n: int, interval: float, json: Any, statistics: Any, time: Any
+) -> dict[str, Any]:
+    import httpx
+    from prefect.deployments import run_deployment
+    from sqlalchemy import select
+
+    from db.migrate import upgrade
+    from db.models.hotels import HotelBooking
+    from db.session import session_scope
+    from travelops.blocks_setup import ensure_card_key, register_block_types, save_sandbox_documents
+    from travelops.serve import read_deployments
+
+    upgrade()
+    stack.start_prefect()
+    sandbox = stack.start_sandbox()
+    register_block_types()
+    save_sandbox_documents(sandbox)
+    ensure_card_key()
+    stack.start_worker(len(read_deployments()), {"watch-hotel-mailbox": interval})
+    hotels = sandbox["services"]["hotels"]["url"]
+    httpx.post(
+        f"{hotels}/behaviour",
+        json={
+            "key": "reservations@harborplaza-guam.example.com",
+            "mode": "confirm",
+            "delay_seconds": 0,
+            "charge_delay_seconds": 0,
+        },
+        timeout=10,
+    ).raise_for_status()
+    numbers = [f"BK-20261125-{i:06d}" for i in range(n)]  # a fresh stack: fresh numbers
+    started = time.monotonic()
+    for no in numbers:
+        doc = {
+            "booking_no": no,
+            "hotel_code": "GUM-HBR",
+            "room_type": "DLX",
+            "check_in": "2027-03-10",
+            "check_out": "2027-03-13",
+            "guests": [{"name": "KIM MINJI"}, {"name": "LEE JUNHO"}],
+            "paid_amount": "754000",
+            "paid_currency": "KRW",
+            "paid_at": "2026-11-20T03:00:00+00:00",
+        }
+        run_deployment(
+            "issue-hotel-vcc/issue-hotel-vcc",
+            parameters={"booking": doc},
+            timeout=0,
+            idempotency_key=no,
+        )
+    deadline = started + max(600.0, n * 6.0)
+    rows: list[Any] = []
+    while time.monotonic() < deadline:
+        with session_scope() as s:
+            rows = list(
+                s.execute(
+                    select(
+                        HotelBooking.reply_at, HotelBooking.card_emailed_at, HotelBooking.status
+                    ).where(HotelBooking.booking_no.in_(numbers))
+                )
+            )
+        if len(rows) == n and all(r.card_emailed_at is not None for r in rows):
+            break
+        time.sleep(2)
+    seconds = time.monotonic() - started
+    lat = sorted(
+        (r.card_emailed_at - r.reply_at).total_seconds()
+        for r in rows
+        if r.card_emailed_at is not None and r.reply_at is not None
+    )
+    done = len(lat)
+
+    def pct(q: float) -> float | None:
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))], 2) if lat else None
+
+    result = {
+        "benchmark": "hotel-vcc",
+        "bookings": n,
+        "cards_emailed": done,
+        "seconds": round(seconds, 1),
+        "bookings_per_minute": round(done / seconds * 60, 2) if seconds else 0.0,
+        "reply_to_card_p50_s": pct(0.50),
+        "reply_to_card_p95_s": pct(0.95),
+        "watch_interval_s": interval,
+        "median_s": round(statistics.median(lat), 2) if lat else None,
+    }
+    print(json.dumps(result))  # noqa: T201 - the benchmark's one JSON line
+    return result
 
 
 def register_cli(app: typer.Typer) -> None:
     """Add this process's commands to `travelops`."""
+    import typer as _typer
+
+    from travelops.cli import bench_app
+
+    @bench_app.command("hotel-vcc")
+    def bench(
+        bookings: int = _typer.Option(50, help="How many bookings to run through the loop"),
+        port: int = _typer.Option(4211, help="Port of the benchmark's own Prefect server"),
+        watch_interval: float = _typer.Option(30.0, help="watch-hotel-mailbox interval, seconds"),
+        workers: int = _typer.Option(20, help="Concurrent flow-run processes of the worker"),
+    ) -> None:
+        """Bookings through the whole hotel VCC loop (hotels answer at once); one JSON line."""
+        bench_hotel_vcc(bookings, port, watch_interval, workers)

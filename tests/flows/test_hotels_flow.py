@@ -1,0 +1,258 @@
+"""issue-hotel-vcc for real: served deployment, sandbox hotels, issuer and chat, watcher passes.
+
+Several bookings run at once (one per hotel type); the test plays the 5-minute schedule of
+`watch-hotel-mailbox` by running a pass every second until every run has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pymupdf
+import pypdf
+import pytest
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy import select
+
+from db.audit import history
+from db.models.hotels import HotelBooking, VirtualCard
+from db.session import session_scope
+from domain.hotels import contains_amount
+from flows.hotels import report_open_hotel_bookings, watch_hotel_mailbox
+from tasks.hotels_voucher import load_chat
+from tasks.hotels_watch import chase_hotels, poll_charges, read_replies, wake_runs
+from tests import runs
+from tests.fixtures.hotels import hotel_booking
+from travelops.cardsafety import card_vault
+
+DEPLOYMENT = "issue-hotel-vcc/issue-hotel-vcc"
+
+
+def _start(doc: dict[str, Any]) -> str:
+    run = run_deployment(DEPLOYMENT, parameters={"booking": doc}, timeout=0,
+                         idempotency_key=doc["booking_no"])  # fmt: skip
+    return str(run.id)
+
+
+def _behave(sandbox: dict[str, Any], key: str, **cfg: Any) -> None:
+    url = sandbox["services"]["hotels"]["url"]
+    httpx.post(f"{url}/behaviour", json={"key": key, **cfg}).raise_for_status()
+
+
+def _state(run_id: str) -> str:
+    run = runs.flow_run(run_id)
+    return run.state.name if run.state else "?"
+
+
+def _status(booking_no: str) -> HotelBooking:
+    with session_scope() as s:
+        b = s.get(HotelBooking, booking_no)
+        assert b is not None
+        return b
+
+
+def _cards_at_issuer(sandbox: dict[str, Any], booking_no: str) -> int:
+    url = sandbox["services"]["card-issuer"]["url"]
+    return len(httpx.get(f"{url}/_sandbox/cards", params={"booking_reference": booking_no}).json())
+
+
+def _history(run_id: str) -> set[str]:
+    """Every state name the run has been in (the API's state history)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {st.name for st in client.read_flow_run_states(UUID(run_id)) if st.name}
+
+
+def _pass() -> list[Any]:
+    """One watcher pass without the flow-run overhead (the flow itself is run once below)."""
+    return [read_replies.fn(), chase_hotels.fn(), poll_charges.fn(), wake_runs.fn()]
+
+
+@pytest.mark.slow
+def test_plain_declined_and_unanswered_bookings_end_to_end(
+    served: str, sandbox: dict[str, Any]
+) -> None:
+    stamp = f"{int(time.time() * 1000) % 1_000_000:06d}"
+    nos = {name: f"BK-2026112{i}-{stamp}" for i, name in enumerate(
+        ["plain", "declined", "silent"])}  # fmt: skip
+    fast = {"delay_seconds": 0.3, "charge_delay_seconds": 0.3}
+    _behave(sandbox, nos["plain"], style="en_quoted", **fast)
+    _behave(sandbox, nos["declined"], mode="decline", style="ko", **fast)
+    _behave(sandbox, nos["silent"], mode="silent", **fast)
+    docs = {
+        "plain": hotel_booking(nos["plain"]),
+        "declined": hotel_booking(nos["declined"], hotel_code="KOA-SNS", room_type="KNG",
+                                  paid_amount="833000"),  # 597 USD
+        "silent": hotel_booking(nos["silent"]),
+    }  # fmt: skip
+    bad = hotel_booking(f"BK-20261129-{stamp}", check_out="2027-03-09")
+    run_ids = {name: _start(doc) for name, doc in docs.items()}
+    bad_run = _start(bad)
+
+    ops_decided = False
+    deadline = time.monotonic() + 200
+    seen_states: dict[str, set[str]] = {name: set() for name in run_ids}
+    states: dict[str, str] = {}
+    passes: list[Any] = []
+    while time.monotonic() < deadline:
+        passes.append(_pass())
+        states = {name: _state(rid) for name, rid in run_ids.items()}
+        for name, st in states.items():
+            seen_states[name].add(st)
+        if not ops_decided and states["silent"] == "AwaitingOpsDecision":
+            decision = {"action": "confirm", "confirmation_no": "OPS-7781"}
+            resume_flow_run(UUID(run_ids["silent"]), run_input=decision)
+            ops_decided = True
+        finished = [states[n] in ("Completed", "Failed", "Crashed") for n in ("plain", "declined")]
+        # the unanswered booking is followed until it waits for the charge (card sent after the
+        # ops decision); its last resume adds nothing the plain booking does not already show
+        if all(finished) and seen_states["silent"] & {"AwaitingCharge", "Completed"}:
+            break
+        time.sleep(0.5)
+    assert states["plain"] == states["declined"] == "Completed", (states, seen_states, passes[-3:])
+
+    assert {"AwaitingHotelReply", "AwaitingCharge"} <= _history(run_ids["plain"])
+    assert "AwaitingOpsDecision" in seen_states["silent"]
+    final = {name: _status(no).status for name, no in nos.items()}  # silent: voucher missing
+    reasons = {name: _status(no).status_reason for name, no in nos.items()}
+    assert final == {"plain": "completed", "declined": "sold_out",
+                     "silent": "needs_review"}, reasons  # fmt: skip
+    assert _state(bad_run) == "Failed"
+    assert "check_out" in (runs.flow_run(bad_run).state.message or "")  # type: ignore[union-attr]
+
+    # exactly one card per booking that got one, none for the declined one
+    cards = {name: _cards_at_issuer(sandbox, no) for name, no in nos.items()}
+    assert cards == {"plain": 1, "declined": 0, "silent": 1}
+    with session_scope() as s:
+        plain = s.get(HotelBooking, nos["plain"])
+        assert plain is not None
+        assert plain.confirmation_no
+        assert plain.supply_cost_krw == 753_570
+        trail = [(t.from_status, t.to_status) for t in history(s, "hotel_bookings", nos["plain"])
+                 if t.accepted]  # fmt: skip
+        card = s.scalar(select(VirtualCard).where(VirtualCard.booking_no == nos["plain"]))
+        assert card is not None
+        assert (card.charged_minor, card.status) == (54000, "charged")
+        pan = card_vault().decrypt(card.pan_encrypted)
+    assert trail == [("received", "confirming"), ("confirming", "awaiting_charge"),
+                     ("awaiting_charge", "completed")]  # fmt: skip
+    silent = _status(nos["silent"])
+    assert silent.confirmation_no == "OPS-7781"
+    assert "voucher" in silent.status_reason
+
+    # the traveller's voucher: stamped, and no amount extractable by either library
+    chat = load_chat()
+    msg = chat.find_message(f"hotel-{nos['plain'].lower()}", f"hotel-vcc:{nos['plain']}:voucher")
+    assert msg is not None
+    pdf = httpx.get(chat.base_url + msg["file"]["url"]).content
+    text_a = "\n".join(p.get_text() for p in pymupdf.open(stream=pdf, filetype="pdf"))
+    text_b = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    for text in (text_a, text_b):
+        assert plain.confirmation_no in text
+        assert not contains_amount(text), text
+        assert "540" not in text
+    assert chat.find_message(f"hotel-{nos['silent'].lower()}",
+                             f"hotel-vcc:{nos['silent']}:voucher") is None  # fmt: skip
+
+    # the virtual-payment fee, once per card
+    from tasks.fees import trip_fee_lines
+
+    assert trip_fee_lines(nos["plain"])
+
+    _assert_card_nowhere_in_clear(pan, list(run_ids.values()))
+
+    # a reply nobody claims is quarantined and listed by the watcher flow; the daily table
+    _send_unmatched(sandbox)
+    result = asyncio.run(watch_hotel_mailbox())
+    assert result["quarantine"] >= 1
+    report = asyncio.run(report_open_hotel_bookings())
+    assert report["open"] >= 1
+
+
+def _send_unmatched(sandbox: dict[str, Any]) -> None:
+    from email.message import EmailMessage
+
+    from tasks.mail import load_mailer
+
+    msg = EmailMessage()
+    msg["Message-ID"] = f"<{time.time_ns()}@harborplaza-guam.example.com>"
+    msg["From"] = "reservations@harborplaza-guam.example.com"
+    msg["To"] = "hoteldesk@travelops.example.com"
+    msg["Subject"] = "Re: your e-mail"
+    msg.set_content("Thank you, noted.")
+    load_mailer().send(msg)
+
+
+def _assert_card_nowhere_in_clear(pan: str, run_ids: list[str]) -> None:
+    """The issued card's number: not in logs, parameters, states, artifacts, results or DBs."""
+    from pathlib import Path
+
+    from prefect.settings import PREFECT_HOME, PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy import text
+
+    forms = [pan, " ".join(pan[i : i + 4] for i in range(0, len(pan), 4))]
+
+    def leaks(blob: bytes | str) -> bool:
+        data = blob.encode() if isinstance(blob, str) else blob
+        return any(f.encode() in data for f in forms)
+
+    for rid in run_ids:
+        assert not [m for m in runs.logs(rid) if leaks(m)]
+        run = runs.flow_run(rid)
+        assert not leaks(repr(run.parameters) + repr(run.state))
+        assert not [a for a in runs.artifacts(rid) if leaks(repr(a))]
+    storage = Path(PREFECT_HOME.value()) / "storage"
+    assert not [p for p in storage.rglob("*") if p.is_file() and leaks(p.read_bytes())]
+    with session_scope() as s:
+        for table in ("virtual_cards", "hotel_bookings", "side_effects", "status_transitions"):
+            assert not leaks(repr(s.execute(text(f"SELECT * FROM {table}")).all())), table
+        db_file = Path(str(s.get_bind().url.database))
+    server_db = Path(str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).split("///", 1)[1])
+    for path in (db_file, server_db):
+        for f in path.parent.glob(path.name + "*"):
+            assert not leaks(f.read_bytes()), f
+
+
+def test_uncharged_card_is_closed_after_end_date_and_grace(
+    prefect_api: str, sandbox: dict[str, Any], booking_no: str
+) -> None:
+    from datetime import date
+
+    from tasks.hotels import (
+        finish_charge,
+        fix_card_amount,
+        issue_card_once,
+        price_booking,
+        register_booking,
+        set_status,
+        set_waiting,
+    )
+
+    _behave(sandbox, booking_no, mode="silent", charge="none")
+    register_booking.fn(hotel_booking(booking_no), None)
+    price_booking.fn(booking_no)
+    fix_card_amount.fn(booking_no)
+    card = issue_card_once(booking_no)
+    set_status.fn(booking_no, "confirming", "test: sheet sent")
+    set_status.fn(booking_no, "awaiting_charge", "test: card sent")
+    set_waiting.fn(booking_no, "charge")
+    assert poll_charges.fn(today=date(2027, 3, 15))["expired"] == []  # within the grace days
+    assert poll_charges.fn(today=date(2027, 3, 17))["expired"] == [booking_no]
+    assert finish_charge.fn(booking_no)["status"] == "needs_review"
+    with session_scope() as s:
+        row = s.scalar(select(VirtualCard).where(VirtualCard.booking_no == booking_no))
+        assert row is not None
+        assert row.status == "closed"
+    url = sandbox["services"]["card-issuer"]["url"]
+    [at_issuer] = httpx.get(
+        f"{url}/_sandbox/cards", params={"booking_reference": booking_no}
+    ).json()
+    assert at_issuer["status"] == "closed"
+    assert at_issuer["id"] == card["card_id"]
