@@ -186,7 +186,11 @@ def _bench(
         )
     deadline = started + max(600.0, n * 6.0)
     rows: list[Any] = []
+    last_pass = 0.0
     while time.monotonic() < deadline:
+        if time.monotonic() - last_pass >= interval:  # the watcher's schedule, driven from here
+            run_deployment("watch-hotel-mailbox/watch-hotel-mailbox", timeout=0)
+            last_pass = time.monotonic()
         with session_scope() as s:
             rows = list(
                 s.execute(
