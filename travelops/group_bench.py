@@ -28,6 +28,11 @@ def run_bench(orders: int, home: Path, prefect_port: int) -> dict[str, Any]:
     api_url = f"http://127.0.0.1:{prefect_port}/api"
     os.environ.update(base_env(home, api_url))
     os.environ["TRAVELOPS_DATABASE_URL"] = f"sqlite:///{home / 'travelops.db'}"
+    from db.session import reset_engines
+    from travelops.settings import core_settings
+
+    core_settings.cache_clear()  # the benchmark's own database and state, not the default ones
+    reset_engines()
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     stack = LocalStack(home, prefect_port=prefect_port)
@@ -45,7 +50,7 @@ def _measure(stack: Any, n: int, home: Path) -> dict[str, Any]:
     from travelops.group_client import IntakeClient, order_payload, running_intake
     from travelops.serve import read_deployments
 
-    upgrade()
+    upgrade(os.environ["TRAVELOPS_DATABASE_URL"])
     stack.start_prefect()
     sandbox = stack.start_sandbox()
     register_block_types()
