@@ -113,7 +113,9 @@ class ImapMailbox(Block):
         if not uids:
             return
         with self.connect(folder) as conn:
-            conn.create(_quote(to_folder))  # "already exists" is fine
+            _typ, listed = conn.list('""', _quote(to_folder))
+            if not [entry for entry in listed if entry]:
+                conn.create(_quote(to_folder))
             typ, data = conn.uid("COPY", _uid_set(uids), _quote(to_folder))
             if typ != "OK":
                 raise ProviderUnavailable(f"IMAP COPY to {to_folder!r} failed: {data!r}")

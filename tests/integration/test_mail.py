@@ -114,6 +114,9 @@ def test_imap_moves_to_folders_and_unseen_tracking(sandbox: dict[str, Any]) -> N
     box.move(unseen[1:2], "Quarantine")
     assert len(box.search("UNSEEN")) == 1
     assert len(box.search("ALL", folder="Quarantine")) == 1
+    box.move(unseen[2:3], "Quarantine")  # into the folder that now exists
+    assert len(box.search("UNSEEN")) == 0
+    assert len(box.search("ALL", folder="Quarantine")) == 2
     assert "Quarantine" in box.list_folders()
 
 
