@@ -138,7 +138,8 @@ def test_yellow_orders_are_approved_by_ops_or_refunded_at_the_deadline(
         f"{sandbox['services']['admin']['url']}/mailboxes/ops@travelops.example.com", timeout=5
     ).json()
     reminders = [m for m in ops if ignored["order_no"] in m["subject"]]
-    assert "remind-50" in reminders[0]["subject"]  # 90 % may find the order refunded already
+    # 50 % always reminds; 90 % may find the order refunded already on a busy machine
+    assert any("remind-50" in m["subject"] for m in reminders)
     sla_runs = runs.flow_runs(
         names=[f"{ignored['order_no']}-{p}" for p in ("remind-50", "remind-90", "deadline")]
     )
