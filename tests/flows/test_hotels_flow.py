@@ -164,7 +164,14 @@ def test_plain_declined_and_unanswered_bookings_end_to_end(
     # the virtual-payment fee, once per card
     from tasks.fees import trip_fee_lines
 
-    assert trip_fee_lines(nos["plain"])
+    # the plain run re-executed from the top at every resume, yet each card has one fee line
+    for name, count in (("plain", 1), ("silent", 1), ("declined", 0)):
+        lines = trip_fee_lines(nos[name])
+        assert len(lines) == count, (name, lines)
+        for line in lines:
+            assert line["event_key"] == f"hotel-vcc:{nos[name]}:virtual_payment"
+            assert line["kind"] == "service"
+            assert line["amount_minor"] > 0
 
     _assert_card_nowhere_in_clear(pan, list(run_ids.values()))
 
