@@ -119,16 +119,13 @@ def serve(
     ] = True,
 ) -> None:
     """Serve every deployment of prefect.yaml from this process (a single-machine worker)."""
-    from prefect import serve as prefect_serve
-
-    from travelops.serve import build_deployments, use_forkserver
+    from travelops.serve import serve_flows, use_forkserver
 
     if fork_server:
         use_forkserver()
 
     overrides = {k: float(v) for k, v in _pairs(interval, "--interval").items()}
-    deployments = build_deployments(overrides, set(only) if only else None)
-    prefect_serve(*deployments, limit=limit, print_starting_message=False)
+    serve_flows(overrides, set(only) if only else None, limit)
 
 
 @app.command("demo")
