@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +21,49 @@ TERMS = [
 ]
 
 
+@functools.cache
+def _korean_font() -> pymupdf.Font:
+    return pymupdf.Font("korea")  # the built-in CJK font: loaded once per process
+
+
 class _Pdf:
-    """A4 pages with the built-in Korean CJK font, so Hangul renders and extracts as text."""
+    """A4 pages with the built-in Korean CJK font, so Hangul renders and extracts as text.
+
+    Text goes through a `TextWriter` with a `Font` object: glyph widths come from the font
+    directly. (`Page.insert_text` with a CJK font first tabulates the width of every code point
+    up to the highest one in the text — 55,000 calls for Hangul — on every new document.)
+    """
 
     WIDTH, HEIGHT, MARGIN = 595, 842, 50
 
     def __init__(self) -> None:
         self.doc = pymupdf.open()
-        self.font = pymupdf.Font("korea")
+        self.font = _korean_font()
         self.page: Any = None
+        self.writer: Any = None
         self.y = 0.0
         self._new_page()
 
     def _new_page(self) -> None:
+        self._flush()
         self.page = self.doc.new_page(width=self.WIDTH, height=self.HEIGHT)
-        self.page.insert_font(fontname="ko", fontbuffer=self.font.buffer)
+        self.writer = pymupdf.TextWriter(self.page.rect)
         self.y = self.MARGIN
+
+    def _flush(self) -> None:
+        if self.writer is not None:
+            self.writer.write_text(self.page)
+            self.writer = None
 
     def write(self, text: str, size: float = 10.5, gap: float = 8) -> None:
         if self.y > self.HEIGHT - self.MARGIN:
             self._new_page()
         self.y += size
-        self.page.insert_text((self.MARGIN, self.y), text, fontname="ko", fontsize=size)
+        self.writer.append((self.MARGIN, self.y), text, font=self.font, fontsize=size)
         self.y += gap
 
     def bytes(self, title: str) -> bytes:
+        self._flush()
         self.doc.set_metadata({"title": title, "creator": "travelops", "producer": "travelops"})
         self.doc.subset_fonts()
         data: bytes = self.doc.tobytes(garbage=3, deflate=True, no_new_id=True)  # type: ignore[no-untyped-call]

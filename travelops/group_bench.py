@@ -2,8 +2,12 @@
 
 Brings up its own stack (Prefect server, sandbox, `travelops serve`, the intake) under
 `<home>/bench-group`, places N green orders, opens their deposits (each order's run then waits,
-suspended, for its payment), pays them all, and measures deposit paid → order confirmed.
-Prints one JSON line: orders, seconds, p50/p95 of deposit → confirmation.
+suspended, for its payment), pays them, and measures deposit paid → order confirmed (status
+`balance_due` or `paid_in_full`: documents, messages, fees and balance request done).
+
+Deposits arrive at `rate` per second (customers paying one after another); `rate=0` pays them all
+in the same instant, a burst that measures the worker's throughput rather than an order's latency.
+Prints one JSON line: orders, rate, seconds, p50/p95 of deposit → confirmation.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,7 @@ def _pct(data: list[float], q: float) -> float:
     return round(data[min(len(data) - 1, round(q * (len(data) - 1)))], 2) if data else 0.0
 
 
-def run_bench(orders: int, home: Path, prefect_port: int) -> dict[str, Any]:
+def run_bench(orders: int, home: Path, prefect_port: int, rate: float) -> dict[str, Any]:
     from travelops.stack import LocalStack, base_env
 
     api_url = f"http://127.0.0.1:{prefect_port}/api"
@@ -39,12 +44,12 @@ def run_bench(orders: int, home: Path, prefect_port: int) -> dict[str, Any]:
     pinned = {PREFECT_API_URL: api_url, PREFECT_HOME: str(home / "prefect")}
     with temporary_settings(updates=pinned):
         try:
-            return _measure(stack, orders, home)
+            return _measure(stack, orders, home, rate)
         finally:
             stack.stop()
 
 
-def _measure(stack: Any, n: int, home: Path) -> dict[str, Any]:
+def _measure(stack: Any, n: int, home: Path, rate: float) -> dict[str, Any]:
     from db.migrate import upgrade
     from travelops.blocks_setup import ensure_card_key, register_block_types, save_sandbox_documents
     from travelops.group_client import IntakeClient, order_payload, running_intake
@@ -64,28 +69,49 @@ def _measure(stack: Any, n: int, home: Path) -> dict[str, Any]:
         placed = [c.place(order_payload(tag=i)) for i in range(n)]
         deposits = {o["order_no"]: c.request_deposit(o["order_no"]) for o in placed}
         _wait_all_waiting(list(deposits), c, timeout=60 + 5 * n)
-        paid_at: dict[str, float] = {}
-        for order_no, d in deposits.items():
-            paid_at[order_no] = time.monotonic()
+        paid_at: dict[str, datetime] = {}
+        first = time.monotonic()
+        for i, (order_no, d) in enumerate(deposits.items()):
+            if rate > 0:  # the i-th customer pays at i / rate seconds
+                time.sleep(max(0.0, first + i / rate - time.monotonic()))
+            paid_at[order_no] = datetime.now(UTC)
             c.pay(d["payment_key"])
-        latencies: dict[str, float] = {}
-
-        def confirmed(order_no: str) -> None:
-            o = c.wait_status(order_no, {"balance_due", "paid_in_full"}, 120 + n)
-            if o["status"] in ("balance_due", "paid_in_full"):
-                latencies[order_no] = time.monotonic() - paid_at[order_no]
-
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(confirmed, list(deposits)))
+        done = {"balance_due", "paid_in_full"}
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda o: c.wait_status(o, done, 120 + n), list(deposits)))
+    confirmed_at = _confirmed_at(list(deposits), done)
+    latencies = {
+        o: (confirmed_at[o] - paid_at[o]).total_seconds() for o in deposits if o in confirmed_at
+    }
     values = list(latencies.values())
     return {
         "benchmark": "group",
         "orders": n,
+        "rate_per_s": rate,
         "confirmed": len(values),
         "seconds": round(time.monotonic() - started, 2),
         "deposit_to_confirmation_p50_s": round(statistics.median(values), 2) if values else None,
         "deposit_to_confirmation_p95_s": _pct(values, 0.95),
     }
+
+
+def _confirmed_at(order_nos: list[str], statuses: set[str]) -> dict[str, datetime]:
+    """When each order reached `statuses`, from the audit trail (not from when we polled)."""
+    from sqlalchemy import select
+
+    from db.models.core import StatusTransition
+    from db.session import session_scope
+
+    with session_scope() as s:
+        rows = s.execute(
+            select(StatusTransition.entity_key, StatusTransition.at).where(
+                StatusTransition.entity_type == "group_orders",
+                StatusTransition.entity_key.in_(order_nos),
+                StatusTransition.to_status.in_(statuses),
+                StatusTransition.accepted.is_(True),
+            )
+        ).all()
+    return {key: at for key, at in rows}
 
 
 def _wait_all_waiting(order_nos: list[str], c: Any, timeout: float) -> None:
@@ -108,9 +134,9 @@ def _wait_all_waiting(order_nos: list[str], c: Any, timeout: float) -> None:
             time.sleep(0.5)
 
 
-def main(orders: int, prefect_port: int) -> None:
+def main(orders: int, prefect_port: int, rate: float = 0.0) -> None:
     from travelops.settings import core_settings
 
     home = core_settings().home / "bench-group"
     home.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(run_bench(orders, home, prefect_port)))  # noqa: T201 - the benchmark's output
+    print(json.dumps(run_bench(orders, home, prefect_port, rate)))  # noqa: T201 - the benchmark's output

@@ -102,6 +102,8 @@ FORKSERVER_PRELOAD: tuple[str, ...] = (
     "db.session",
     "tasks.once",
     "tasks.mail",
+    "anyio._backends._asyncio",  # imported lazily by the first anyio call of each run
+    "rich._emoji_codes",  # imported lazily by the first rich log line of each run
 )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pymupdf
+from pypdf import PdfReader
 
 import flows.group_booking as group_flow
 from domain.group import Supply
@@ -59,3 +61,6 @@ def test_terms_and_itinerary_render_korean_that_extracts(sqlite_url: str) -> Non
         assert placed["order_no"] in text
         assert any(word in text for word in ("전자약관", "여행 일정표"))
         assert "여행자" in text or "예약금" in text
+        reader = PdfReader(io.BytesIO(pdf))  # a second, independent extractor
+        assert placed["order_no"] in "".join(page.extract_text() for page in reader.pages)
+        assert reader.pages[0].extract_text().count("\ufffd") == 0

@@ -97,8 +97,11 @@ def register_cli(app: typer.Typer) -> None:
     def bench_group(
         orders: int = typer.Option(100, help="Green orders to take from intake to confirmation."),
         port: int = typer.Option(4205, help="Port of the benchmark's own Prefect server."),
+        rate: float = typer.Option(
+            1.0, help="Deposits paid per second (0 = all in the same instant, a burst)."
+        ),
     ) -> None:
         """N green group orders: intake → deposit → confirmation; p50/p95 deposit→confirmation."""
         from travelops.group_bench import main
 
-        main(orders, port)
+        main(orders, port, rate)
