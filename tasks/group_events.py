@@ -57,15 +57,18 @@ def payment_done(payment_key: str, amount: int, status: str) -> dict[str, Any]:
         return {"ignored": "unknown payment"}
     order_no = paid["order_no"]
     if paid["kind"] == "deposit":
-        plan = sla_plan(now, timedelta(seconds=group_settings().sla_seconds))
-        set_status(
-            order_no,
-            "deposit_paid",
-            reason=f"deposit {payment_key}",
-            values={"deposit_paid_at": now, "deadline_at": plan.deadline},
-        )
+        # The confirm call and the gateway's webhook both report the same payment: the second
+        # report moves nothing (and records no refusal), unless the first crashed before the move.
+        if paid["newly_paid"] or load_order(order_no)["status"] == "quoted":
+            plan = sla_plan(now, timedelta(seconds=group_settings().sla_seconds))
+            set_status(
+                order_no,
+                "deposit_paid",
+                reason=f"deposit {payment_key}",
+                values={"deposit_paid_at": now, "deadline_at": plan.deadline},
+            )
         wake_for_deposit(order_no)
-    else:
+    elif paid["newly_paid"] or load_order(order_no)["status"] in ("balance_due", "confirmed"):
         set_status(
             order_no,
             "paid_in_full",

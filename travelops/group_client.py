@@ -88,9 +88,9 @@ def running_intake(pg_url: str, log_dir: Path, port: int | None = None) -> Itera
 
 
 class IntakeClient:
-    def __init__(self, intake: str, pg_url: str) -> None:
+    def __init__(self, intake: str, pg_url: str, timeout: float = 30) -> None:
         self.intake, self.pg_url = intake, pg_url
-        self.http = httpx.Client(timeout=30)
+        self.http = httpx.Client(timeout=timeout)
 
     def place(self, payload: dict[str, Any]) -> dict[str, Any]:
         r = self.http.post(f"{self.intake}/orders", json=payload)

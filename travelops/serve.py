@@ -140,3 +140,8 @@ def use_forkserver(preload: Sequence[str] | None = None) -> None:
     engine.multiprocessing = types.SimpleNamespace(  # type: ignore[assignment]
         get_context=lambda method=None: ctx, context=multiprocessing.context
     )
+    # Start it now, not with the first run: the preload takes seconds, and the worker should
+    # announce its deployments only once it can start runs at full speed.
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()

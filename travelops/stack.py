@@ -34,7 +34,7 @@ def base_env(home: Path, api_url: str) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_SERVER_API_KEEPALIVE_TIMEOUT": "30",
     }
 

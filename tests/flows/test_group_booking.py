@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from datetime import time as dtime
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,9 @@ import pymupdf
 import pytest
 from prefect.flow_runs import resume_flow_run
 
+from db.audit import history
+from db.session import session_scope
+from domain.calendar import SEOUL
 from tests import runs
 from tests.fixtures.group import TEST_SLA_SECONDS, customer_pays, group_order_payload
 
@@ -87,10 +91,58 @@ def test_green_order_is_confirmed_within_seconds_of_the_deposit(
     mine = [e for e in events if e["data"]["orderId"].startswith(order_no)]
     httpx.post(f"{group_pg.base_url}/_sandbox/webhooks/{mine[0]['eventId']}/replay", timeout=10)
     assert _status(group_intake, order_no)["status"] == "balance_due"
+    # the audit trail: every move once, and no refusal (the confirm call and the webhook both
+    # report the deposit, and the webhook was replayed)
+    with session_scope() as s:
+        trail = [(t.to_status, t.accepted) for t in history(s, "group_orders", order_no)]
+    moves = [status for status, accepted in trail if accepted and status != "quoted"]
+    assert moves == ["deposit_paid", "auto_confirmed", "confirmed", "balance_due"]
+    assert all(accepted for _, accepted in trail), trail
 
 
 def placed_travellers(order: dict[str, Any]) -> list[str]:
     return [t["mobile"] for t in order["travellers"]]
+
+
+def _departure_vouchers_are_sent_once_by_their_scheduled_run(
+    order: dict[str, Any], kakao: Any
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    order_no = order["order_no"]
+    result = runs.wait_for_state(order["flow_run_id"], {"Completed"}, timeout=120).state.result()  # type: ignore[union-attr]
+    planned = result["vouchers"]
+    assert planned["trigger"] == "departure"
+    (scheduled,) = runs.flow_runs(names=[f"{order_no}-vouchers-departure"])
+    assert str(scheduled.id) == planned["scheduled"]
+    departure_9am = datetime.combine(
+        datetime.fromisoformat(order["departure_date"]).date(), dtime(9, 0), SEOUL
+    )
+    assert scheduled.expected_start_time == departure_9am
+    assert scheduled.state is not None
+    assert scheduled.state.is_scheduled()
+    sent_before = _vouchers_sent(order, kakao)
+    assert sent_before == 0  # nothing at confirmation
+    with get_client(sync_client=True) as client:  # departure day comes: run it now
+        client.set_flow_run_state(scheduled.id, Scheduled(), force=True)
+    run = runs.wait_for_state(scheduled.id, {"Completed"}, timeout=120)
+    assert run.state.result()["sent"] == len(order["travellers"])  # type: ignore[union-attr]
+    assert _vouchers_sent(order, kakao) == len(order["travellers"])
+    with get_client(sync_client=True) as client:  # run again (ops retry): nothing more is sent
+        client.set_flow_run_state(scheduled.id, Scheduled(), force=True)
+    run = runs.wait_for_state(scheduled.id, {"Completed"}, timeout=120)
+    assert run.state.result()["sent"] == 0  # type: ignore[union-attr]
+    assert _vouchers_sent(order, kakao) == len(order["travellers"])
+
+
+def _vouchers_sent(order: dict[str, Any], kakao: Any) -> int:
+    return sum(
+        1
+        for t in placed_travellers(order)
+        for m in kakao.sent_to(t)
+        if m["template"] == "GIFT_VOUCHER" and order["order_no"] in m["key"]
+    )
 
 
 @pytest.mark.timeout(600)  # waits out a real (scaled) SLA; flow starts are slow on a busy machine
@@ -98,11 +150,11 @@ def test_yellow_orders_are_approved_by_ops_or_refunded_at_the_deadline(
     served: str, group_intake: str, group_pg: Any, group_kakao: Any, sandbox: dict[str, Any]
 ) -> None:
     kw = {"product": "TONGYEONG-WISH-3D", "options": ("WISH-LIGHT", "WISH-THIRD")}
-    approved, ignored = _order(group_intake, **kw), _order(group_intake, **kw)
-    assert approved["light"] == ignored["light"] == "yellow"
-    for o in (approved, ignored):
+    approved, ignored, other = (_order(group_intake, **kw) for _ in range(3))
+    assert approved["light"] == ignored["light"] == other["light"] == "yellow"
+    for o in (approved, ignored, other):
         _pay_deposit(group_intake, group_pg, o["order_no"])
-    for o in (approved, ignored):
+    for o in (approved, ignored, other):
         _wait_status(group_intake, o["order_no"], {"awaiting_ops"}, timeout=180)
     a = _status(group_intake, approved["order_no"])
     runs.wait_for_state(a["flow_run_id"], {"AwaitingOpsDecision"}, timeout=120)
@@ -117,6 +169,23 @@ def test_yellow_orders_are_approved_by_ops_or_refunded_at_the_deadline(
     )
     done = _wait_status(group_intake, approved["order_no"], {"balance_due"}, timeout=180)
     assert done["confirmed_quote_id"].endswith("-Q2")
+    # ops propose an alternative for the third: refunded in full, the alternative sent once
+    o = _status(group_intake, other["order_no"])
+    runs.wait_for_state(o["flow_run_id"], {"AwaitingOpsDecision"}, timeout=120)
+    resume_flow_run(
+        UUID(o["flow_run_id"]),
+        run_input={"action": "propose_alternative", "alternative": "4월 19일 출발 같은 일정"},
+    )
+    o = _wait_status(group_intake, other["order_no"], {"rejected_refunded"}, timeout=120)
+    runs.wait_for_state(o["flow_run_id"], {"Completed"}, timeout=120)
+    o = _status(group_intake, other["order_no"])
+    assert o["refunded_minor"] == o["paid_minor"] == other["quote"]["deposit_minor"]
+    told = [m for m in group_kakao.sent_to(o["contact"]["mobile"]) if other["order_no"] in m["key"]]
+    assert [m["template"] for m in told].count("ALTERNATIVE") == 1
+    assert any("4월 19일 출발" in m["text"] for m in told if m["template"] == "ALTERNATIVE")
+    assert [m["template"] for m in told].count("REFUND_REJECTED_REFUNDED") == 1
+    # the approved order's product gives its vouchers at departure: a scheduled run, 09:00 KST
+    _departure_vouchers_are_sent_once_by_their_scheduled_run(done, group_kakao)
     # nobody answers the other one: refunded in full within 60 s of the deadline
     i = _wait_status(
         group_intake, ignored["order_no"], {"expired_refunded"}, timeout=TEST_SLA_SECONDS + 120
