@@ -40,6 +40,7 @@ from domain.group import (
 from domain.money import Money
 from tasks.group_data import load_catalog
 from tasks.group_docs import pdf_attachments, write_documents
+from tasks.group_events import wake_stalled_orders
 from tasks.group_notify import notify_customer, plan_voucher_rows, send_gift_vouchers
 from tasks.group_orders import (
     load_order,
@@ -479,6 +480,16 @@ def enforce_group_sla(order_no: str, point: str, run_id: str = "") -> dict[str, 
     if run_id:  # wake the order's run so it ends with the order's final state
         resume_run(run_id, {"action": "reject", "note": "SLA deadline", "decided_by": "sla"})
     return {**result, "point": point, "acted": True}
+
+
+@flow(name="wake-paid-group-orders", log_prints=True)
+def wake_paid_group_orders(older_than_seconds: float = 60.0) -> dict[str, int]:
+    """Every minute: orders whose deposit is paid but whose run is still waiting for it (a lost
+    wake-up) are resumed; runs that never started or crashed are started again."""
+    result = wake_stalled_orders(older_than_seconds)
+    if result["stalled"]:
+        get_run_logger().warning("woke %(woken)s of %(stalled)s stalled paid orders", result)
+    return result
 
 
 @flow(name="send-group-vouchers", flow_run_name="{order_no}-vouchers-{trigger}", log_prints=True)

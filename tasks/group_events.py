@@ -111,13 +111,27 @@ def _try_resume(order_no: str) -> bool:
     from prefect.exceptions import NotPausedError
     from prefect.flow_runs import resume_flow_run
 
+    from tasks.group_orders import attach_flow_run
+
     order = load_order(order_no)
-    if order["status"] != "deposit_paid" or not order["flow_run_id"]:
-        return order["status"] != "deposit_paid"
+    if order["status"] != "deposit_paid":
+        return True
+    if not order["flow_run_id"]:  # its run could not be started when the deposit was opened
+        attach_flow_run(order_no, start_order_run(order_no))  # starts past the deposit wait
+        return True
     run_id = UUID(order["flow_run_id"])
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
     if run.state is not None and run.state.is_final():
+        if run.state.is_completed():
+            return True
+        # crashed or failed with the deposit paid: run it again from the top (each step it had
+        # done comes back from the database, nothing is done twice)
+        from prefect.states import AwaitingRetry
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run_id, AwaitingRetry(), force=True)
+        log.warning("%s: its run ended %s with the deposit paid; rescheduled", order_no, run.state)
         return True
     if not _paused_on(run, DEPOSIT_PAUSE_KEY):
         return False
@@ -126,6 +140,33 @@ def _try_resume(order_no: str) -> bool:
     except NotPausedError:
         return False
     return True
+
+
+def wake_stalled_orders(older_than_seconds: float = 60.0) -> dict[str, int]:
+    """The safety net under the webhook's wake-up: orders paid more than `older_than_seconds` ago
+    whose run still waits for the deposit (the wake-up was lost: the API was down, the intake
+    restarted) are resumed, and orders whose run was never started get one."""
+    from sqlalchemy import select
+
+    from db.models.group import GroupOrder
+    from db.session import session_scope
+
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    with session_scope() as s:
+        stalled = list(
+            s.scalars(
+                select(GroupOrder.order_no).where(
+                    GroupOrder.status == "deposit_paid", GroupOrder.deposit_paid_at <= cutoff
+                )
+            )
+        )
+    woken = 0
+    for order_no in stalled:
+        try:
+            woken += bool(_try_resume(order_no))
+        except Exception:  # one order's API error must not stop the others; the next pass retries
+            log.exception("waking %s", order_no)
+    return {"stalled": len(stalled), "woken": woken}
 
 
 def start_order_run(order_no: str) -> str:

@@ -7,7 +7,7 @@ ops form or, unanswered, refunded in full at the deadline (SLA = TEST_SLA_SECOND
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 from uuid import UUID
@@ -108,14 +108,15 @@ def _departure_vouchers_are_sent_once_by_their_scheduled_run(
     order: dict[str, Any], kakao: Any
 ) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
     from prefect.states import Scheduled
 
     order_no = order["order_no"]
     result = runs.wait_for_state(order["flow_run_id"], {"Completed"}, timeout=120).state.result()  # type: ignore[union-attr]
     planned = result["vouchers"]
     assert planned["trigger"] == "departure"
-    (scheduled,) = runs.flow_runs(names=[f"{order_no}-vouchers-departure"])
-    assert str(scheduled.id) == planned["scheduled"]
+    scheduled = runs.flow_run(planned["scheduled"])
+    assert scheduled.parameters == {"order_no": order_no, "trigger": "departure"}
     departure_9am = datetime.combine(
         datetime.fromisoformat(order["departure_date"]).date(), dtime(9, 0), SEOUL
     )
@@ -129,10 +130,14 @@ def _departure_vouchers_are_sent_once_by_their_scheduled_run(
     run = runs.wait_for_state(scheduled.id, {"Completed"}, timeout=120)
     assert run.state.result()["sent"] == len(order["travellers"])  # type: ignore[union-attr]
     assert _vouchers_sent(order, kakao) == len(order["travellers"])
-    with get_client(sync_client=True) as client:  # run again (ops retry): nothing more is sent
-        client.set_flow_run_state(scheduled.id, Scheduled(), force=True)
-    run = runs.wait_for_state(scheduled.id, {"Completed"}, timeout=120)
-    assert run.state.result()["sent"] == 0  # type: ignore[union-attr]
+    # ops start another run by hand (Prefect UI → Run): nothing more is sent
+    again = run_deployment(
+        "send-group-vouchers/send-group-vouchers",
+        parameters={"order_no": order_no, "trigger": "departure"},
+        timeout=120,
+    )
+    assert again.state is not None
+    assert again.state.result()["sent"] == 0
     assert _vouchers_sent(order, kakao) == len(order["travellers"])
 
 
@@ -213,3 +218,42 @@ def test_yellow_orders_are_approved_by_ops_or_refunded_at_the_deadline(
         names=[f"{ignored['order_no']}-{p}" for p in ("remind-50", "remind-90", "deadline")]
     )
     assert len(sla_runs) == 3
+
+
+def test_a_lost_wake_up_is_caught_by_the_safety_net(
+    served: str, group_intake: str, group_pg: Any, sandbox: dict[str, Any]
+) -> None:
+    """The deposit is recorded but its wake-up is lost (the intake died between the two): the
+    every-minute `wake-paid-group-orders` run resumes the waiting run, and the order confirms."""
+    from prefect.deployments import run_deployment
+
+    from tasks.group_orders import set_status
+    from tasks.group_payments import mark_paid
+
+    placed = _order(group_intake)
+    order_no = placed["order_no"]
+    r = httpx.post(f"{group_intake}/orders/{order_no}/deposit", timeout=30)
+    assert r.status_code == 200, r.text
+    deposit = r.json()
+    run_id = _status(group_intake, order_no)["flow_run_id"]
+    runs.wait_for_state(run_id, {"AwaitingDeposit"}, timeout=120)
+    now = datetime.now(UTC)
+    assert mark_paid(deposit["payment_key"], now, deposit["deposit_minor"])["newly_paid"]
+    assert set_status(
+        order_no,
+        "deposit_paid",
+        reason="webhook recorded; wake-up lost",
+        values={"deposit_paid_at": now, "deadline_at": now + timedelta(hours=24)},
+    )
+    time.sleep(3)
+    assert runs.flow_run(run_id).state.name == "AwaitingDeposit"  # type: ignore[union-attr]
+    sweep = run_deployment(
+        "wake-paid-group-orders/wake-paid-group-orders",
+        parameters={"older_than_seconds": 0},
+        timeout=120,
+    )
+    assert sweep.state is not None
+    assert sweep.state.is_completed()
+    assert sweep.state.result()["woken"] >= 1
+    _wait_status(group_intake, order_no, {"balance_due"}, timeout=120)
+    runs.wait_for_state(run_id, {"Completed"}, timeout=120)

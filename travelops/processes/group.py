@@ -68,7 +68,7 @@ def _scenarios() -> list[Scenario]:
 
 
 SCENARIOS: list[Scenario] = _scenarios()
-BENCHMARKS: dict[str, list[str]] = {"group": ["group", "--orders", "100"]}
+BENCHMARKS: dict[str, list[str]] = {"group": ["group", "--orders", "100", "--rate", "0.5"]}
 
 
 def register_cli(app: typer.Typer) -> None:
@@ -98,7 +98,7 @@ def register_cli(app: typer.Typer) -> None:
         orders: int = typer.Option(100, help="Green orders to take from intake to confirmation."),
         port: int = typer.Option(4205, help="Port of the benchmark's own Prefect server."),
         rate: float = typer.Option(
-            1.0, help="Deposits paid per second (0 = all in the same instant, a burst)."
+            0.5, help="Customers per second (0 = a burst: all deposits paid in one instant)."
         ),
     ) -> None:
         """N green group orders: intake → deposit → confirmation; p50/p95 deposit→confirmation."""
