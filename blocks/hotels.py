@@ -13,7 +13,7 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from blocks.http import ProviderRefused, call_json
+from blocks.http import ProviderRefused, call_json, shared_client
 from domain.cards import mask_pan
 from domain.money import Money
 
@@ -214,7 +214,7 @@ class ChatApi(Block):
             "message": message,
         }
         try:
-            r = httpx.post(
+            r = shared_client().post(
                 url,
                 data=form,
                 files={"file": (filename, content, "application/pdf")},

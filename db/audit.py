@@ -53,12 +53,14 @@ def transition(
     flow_run_id: str | None = None,
     values: dict[str, Any] | None = None,
     status_attr: str = "status",
+    idempotent: bool = False,
 ) -> bool:
     """Move `model[key]` to `to_status` only if its current status allows it.
 
     The UPDATE carries the guard in its WHERE clause, so of two racing callers exactly one wins;
     the loser gets False and its refusal is recorded in the audit trail. `values` are set in the
-    same statement as the status.
+    same statement as the status. With `idempotent`, finding the row already at `to_status` is
+    not a refusal (two reports of the same event): False, and nothing is recorded.
     """
     sources = set(allowed_from or ())
     if machine is not None:
@@ -77,6 +79,10 @@ def transition(
         .execution_options(synchronize_session=False)
     )
     won = bool(getattr(result, "rowcount", 0) == 1)
+    if not won and idempotent:
+        now = session.execute(select(status_col).where(pk == key)).scalar_one_or_none()
+        if now == to_status:
+            return False
     record_transition(
         session,
         entity_type=model.__tablename__,

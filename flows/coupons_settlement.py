@@ -10,6 +10,7 @@ from prefect.runtime import flow_run
 
 from domain.calendar import seoul_date
 from domain.coupons import settlement_date_for_run
+from flows._clients import one_sync_client
 from tasks.coupons_settlement import (
     claim_settlement_day,
     compute_settlement,
@@ -26,6 +27,7 @@ def _run_name() -> str:
 
 
 @flow(name="settle-coupon-cost-share", flow_run_name=_run_name, log_prints=True)
+@one_sync_client
 async def settle_coupon_cost_share(business_date: date | None = None) -> dict[str, object]:
     """Settle one business day (default: the one before today in Seoul): commissions and agency
     cost shares of reservations completed or changed, seller-borne coupons due; append-only."""

@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 
 from domain.errors import BusinessRuleError
 from domain.fees import parse_period, previous_month
+from flows._clients import one_sync_client
 from tasks.fees import waive_fee_line
 from tasks.fees_invoices import KST, prepare_fee_invoices, send_fee_invoices
 
@@ -55,6 +56,7 @@ def _invoice_run_name() -> str:
 
 
 @flow(name="invoice-delayed-fees", flow_run_name=_invoice_run_name, log_prints=True)
+@one_sync_client
 async def invoice_delayed_fees(
     month: str | None = None, mailer: str = "fees-billing"
 ) -> dict[str, Any]:

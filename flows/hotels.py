@@ -22,6 +22,7 @@ from prefect.states import Paused
 from prefect.utilities.engine import propose_state
 
 from domain import hotels as dom
+from flows._clients import one_sync_client
 from tasks.hotels import (
     booking_rows,
     check_availability,
@@ -111,6 +112,7 @@ async def _summary(booking_no: str) -> dict[str, Any]:
     persist_result=True,
     description="One direct-contract hotel booking, from the traveller's payment to the charge.",
 )
+@one_sync_client
 async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
     """Steps 1–14 of spec/hotel-vcc.md for one booking."""
     run_id = str(flow_run.id) if flow_run.id else None
@@ -206,6 +208,7 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
 
 
 @flow(name="watch-hotel-mailbox", description="One pass: replies, reminders, charges, resumes.")
+@one_sync_client
 async def watch_hotel_mailbox() -> dict[str, Any]:
     """Match hotel replies to bookings, chase silent hotels, poll charges, wake waiting runs."""
     replies = read_replies()
@@ -242,6 +245,7 @@ async def watch_hotel_mailbox() -> dict[str, Any]:
 
 
 @flow(name="report-open-hotel-bookings", description="Daily table of open hotel bookings.")
+@one_sync_client
 async def report_open_hotel_bookings() -> dict[str, Any]:
     """Open bookings by status and age; hotels past their reply limit stand out."""
     from datetime import UTC, datetime

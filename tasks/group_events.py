@@ -66,6 +66,7 @@ def payment_done(payment_key: str, amount: int, status: str) -> dict[str, Any]:
                 "deposit_paid",
                 reason=f"deposit {payment_key}",
                 values={"deposit_paid_at": now, "deadline_at": plan.deadline},
+                idempotent=True,
             )
         wake_for_deposit(order_no)
     elif paid["newly_paid"] or load_order(order_no)["status"] in ("balance_due", "confirmed"):
@@ -74,6 +75,7 @@ def payment_done(payment_key: str, amount: int, status: str) -> dict[str, Any]:
             "paid_in_full",
             reason=f"balance {payment_key}",
             allowed_from=["balance_due", "confirmed"],
+            idempotent=True,
         )
     return {"order_no": order_no, "kind": paid["kind"], "status": load_order(order_no)["status"]}
 

@@ -207,8 +207,10 @@ def set_status(
     reason: str = "",
     values: dict[str, Any] | None = None,
     allowed_from: list[str] | None = None,
+    idempotent: bool = False,
 ) -> bool:
-    """CAS the order to `to_status` (audited); False when another actor got there first."""
+    """CAS the order to `to_status` (audited); False when another actor got there first.
+    `idempotent`: already at `to_status` is no refusal (a second report of the same event)."""
     with session_scope() as s:
         if allowed_from:
             return transition(
@@ -220,6 +222,7 @@ def set_status(
                 actor=actor,
                 reason=reason,
                 values=values,
+                idempotent=idempotent,
             )
         return transition(
             s,
@@ -230,6 +233,7 @@ def set_status(
             actor=actor,
             reason=reason,
             values=values,
+            idempotent=idempotent,
         )
 
 

@@ -104,6 +104,8 @@ FORKSERVER_PRELOAD: tuple[str, ...] = (
     "tasks.mail",
     "anyio._backends._asyncio",  # imported lazily by the first anyio call of each run
     "rich._emoji_codes",  # imported lazily by the first rich log line of each run
+    "prefect.utilities.visualization",  # imported lazily by each flow call (graphviz)
+    "pypdf",  # imported lazily by the hotel voucher's text check
 )
 
 

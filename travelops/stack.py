@@ -35,6 +35,7 @@ def base_env(home: Path, api_url: str) -> dict[str, str]:
         "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_CLIENT_MAX_RETRIES": "10",  # a busy SQLite server answers 503 (retryable)
         "PREFECT_SERVER_API_KEEPALIVE_TIMEOUT": "30",
     }
 

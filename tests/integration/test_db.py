@@ -91,6 +91,27 @@ def test_transition_is_guarded_and_audited(db_url: str) -> None:
         assert s.get(GroupOrder, order_no).status == "confirmed"  # type: ignore[union-attr]
 
 
+def test_an_idempotent_repeat_of_a_move_is_no_refusal(db_url: str) -> None:
+    order_no = _order("awaiting_ops")
+    for _ in range(2):  # the same event reported twice
+        with session_scope() as s:
+            transition(
+                s, GroupOrder, order_no, "confirmed", machine=ORDER_MACHINE, actor="ops:kim",
+                idempotent=True,
+            )  # fmt: skip
+    with session_scope() as s:  # a different move is still refused and recorded
+        assert not transition(
+            s, GroupOrder, order_no, "expired_refunded", machine=ORDER_MACHINE, actor="sla",
+            idempotent=True,
+        )  # fmt: skip
+    with session_scope() as s:
+        rows = history(s, "group_orders", order_no)
+        assert [(r.to_status, r.accepted) for r in rows] == [
+            ("confirmed", True),
+            ("expired_refunded", False),
+        ]
+
+
 def test_racing_transitions_have_exactly_one_winner(db_url: str) -> None:
     order_no = _order("awaiting_ops")
     barrier = threading.Barrier(2)
