@@ -107,6 +107,21 @@ def _keep_trying(order_no: str, wait_seconds: float) -> None:
             log.exception("resuming %s", order_no)
 
 
+def _rerun_if_it_broke(order_no: str, run: Any) -> bool:
+    """A run that crashed or failed while its order is still on the way (paid, not yet through
+    its balance request) runs again from the top: each step it had done comes back from the
+    database or the provider's idempotency key, nothing is done twice."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import AwaitingRetry
+
+    if run.state is None or not run.state.is_final() or run.state.is_completed():
+        return False
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run.id, AwaitingRetry(), force=True)
+    log.warning("%s: its run ended %s before the order was through; rerun", order_no, run.state)
+    return True
+
+
 def _try_resume(order_no: str) -> bool:
     """True when nothing more is needed (resumed, or the run is past the deposit wait)."""
     from prefect.client.orchestration import get_client
@@ -125,15 +140,7 @@ def _try_resume(order_no: str) -> bool:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
     if run.state is not None and run.state.is_final():
-        if run.state.is_completed():
-            return True
-        # crashed or failed with the deposit paid: run it again from the top (each step it had
-        # done comes back from the database, nothing is done twice)
-        from prefect.states import AwaitingRetry
-
-        with get_client(sync_client=True) as client:
-            client.set_flow_run_state(run_id, AwaitingRetry(), force=True)
-        log.warning("%s: its run ended %s with the deposit paid; rescheduled", order_no, run.state)
+        _rerun_if_it_broke(order_no, run)
         return True
     if not _paused_on(run, DEPOSIT_PAUSE_KEY):
         return False
@@ -147,7 +154,9 @@ def _try_resume(order_no: str) -> bool:
 def wake_stalled_orders(older_than_seconds: float = 60.0) -> dict[str, int]:
     """The safety net under the webhook's wake-up: orders paid more than `older_than_seconds` ago
     whose run still waits for the deposit (the wake-up was lost: the API was down, the intake
-    restarted) are resumed, and orders whose run was never started get one."""
+    restarted) are resumed, orders whose run was never started get one, and a run that crashed
+    or failed before its order was through runs again."""
+    from prefect.client.orchestration import get_client
     from sqlalchemy import select
 
     from db.models.group import GroupOrder
@@ -155,20 +164,27 @@ def wake_stalled_orders(older_than_seconds: float = 60.0) -> dict[str, int]:
 
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     with session_scope() as s:
-        stalled = list(
-            s.scalars(
-                select(GroupOrder.order_no).where(
-                    GroupOrder.status == "deposit_paid", GroupOrder.deposit_paid_at <= cutoff
-                )
+        rows = s.execute(
+            select(GroupOrder.order_no, GroupOrder.status, GroupOrder.flow_run_id).where(
+                GroupOrder.status.in_(["deposit_paid", "auto_confirmed", "confirmed"]),
+                GroupOrder.deposit_paid_at <= cutoff,
             )
-        )
-    woken = 0
-    for order_no in stalled:
+        ).all()
+    stalled = woken = 0
+    for order_no, status, run_id in rows:
         try:
-            woken += bool(_try_resume(order_no))
+            if status == "deposit_paid":
+                stalled += 1
+                woken += bool(_try_resume(order_no))
+            elif run_id:  # confirmed on the way: only a run that broke needs anything
+                with get_client(sync_client=True) as client:
+                    run = client.read_flow_run(UUID(run_id))
+                if run.state is not None and run.state.is_final() and not run.state.is_completed():
+                    stalled += 1
+                    woken += _rerun_if_it_broke(order_no, run)
         except Exception:  # one order's API error must not stop the others; the next pass retries
             log.exception("waking %s", order_no)
-    return {"stalled": len(stalled), "woken": woken}
+    return {"stalled": stalled, "woken": woken}
 
 
 def start_order_run(order_no: str) -> str:

@@ -257,3 +257,54 @@ def test_a_lost_wake_up_is_caught_by_the_safety_net(
     assert sweep.state.result()["woken"] >= 1
     _wait_status(group_intake, order_no, {"balance_due"}, timeout=120)
     runs.wait_for_state(run_id, {"Completed"}, timeout=120)
+
+
+def test_a_run_that_crashed_on_the_way_is_run_again_without_doing_anything_twice(
+    served: str, group_intake: str, group_pg: Any, group_kakao: Any, sandbox: dict[str, Any]
+) -> None:
+    """The run's process dies on the way (its state ends Crashed, the order stays `confirmed`):
+    the safety net reruns it from the top; the balance is requested once and each traveller gets
+    one voucher."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.states import Crashed
+
+    from tasks.group_orders import set_status
+    from tasks.group_payments import mark_paid
+
+    placed = _order(group_intake)
+    order_no = placed["order_no"]
+    deposit = httpx.post(f"{group_intake}/orders/{order_no}/deposit", timeout=30).json()
+    run_id = _status(group_intake, order_no)["flow_run_id"]
+    runs.wait_for_state(run_id, {"AwaitingDeposit"}, timeout=120)
+    with get_client(sync_client=True) as client:  # the process is gone; the server marks it
+        client.set_flow_run_state(UUID(run_id), Crashed(message="worker killed"), force=True)
+    now = datetime.now(UTC)  # it had recorded the deposit and confirmed the order
+    assert mark_paid(deposit["payment_key"], now, deposit["deposit_minor"])["newly_paid"]
+    values = {"deposit_paid_at": now, "deadline_at": now + timedelta(hours=24)}
+    assert set_status(order_no, "deposit_paid", values=values)
+    for status in ("auto_confirmed", "confirmed"):
+        assert set_status(order_no, status, reason="before the crash")
+    time.sleep(2)
+    assert _status(group_intake, order_no)["status"] == "confirmed"
+    sweep = run_deployment(
+        "wake-paid-group-orders/wake-paid-group-orders",
+        parameters={"older_than_seconds": 0},
+        timeout=120,
+    )
+    assert sweep.state is not None
+    assert sweep.state.is_completed()
+    order = _wait_status(group_intake, order_no, {"balance_due"}, timeout=120)
+    runs.wait_for_state(run_id, {"Completed"}, timeout=120)
+    assert order["paid_minor"] == placed["quote"]["deposit_minor"]
+    balance = [
+        p for p in group_pg_payments(group_pg, order_no) if p["orderName"].startswith("단체 잔금")
+    ]
+    assert len(balance) == 1
+    assert _vouchers_sent(order, group_kakao) == len(order["travellers"])
+
+
+def group_pg_payments(pg: Any, order_no: str) -> list[dict[str, Any]]:
+    r = httpx.get(f"{pg.base_url}/_sandbox/payments", timeout=10)
+    r.raise_for_status()
+    return [p for p in r.json() if str(p["orderId"]).startswith(order_no)]
