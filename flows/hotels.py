@@ -168,6 +168,8 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
             action="resend",
         )
         decision = await wait_in_state("AwaitingOpsDecision", f"ops-decision-{rnd}", form)
+        if read_booking(no)["reply"]:  # the hotel answered late, before ops decided: it counts
+            break
         applied = record_ops_decision(
             no, rnd, decision.model_dump(include={"action", "confirmation_no", "note"})
         )

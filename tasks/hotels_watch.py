@@ -299,6 +299,8 @@ def _ready(row: dict[str, Any], fx_today: set[str]) -> bool:
         return bool(details.get("reply")) or details.get("timed_out_round") == row["round"]
     if waiting == "charge":
         return bool(details.get("charge"))
+    if waiting == "ops":  # a late reply settles what ops were asked to decide
+        return bool(details.get("reply"))
     return False
 
 
@@ -313,8 +315,12 @@ def wake_runs() -> dict[str, Any]:
     for r in booking_rows():
         if not r["flow_run_id"] or not _ready(r, fx_today):
             continue
+        late_reply = {"action": "resend", "note": "the hotel replied before ops decided"}
         try:
-            resume_flow_run(UUID(r["flow_run_id"]))
+            resume_flow_run(
+                UUID(r["flow_run_id"]),
+                run_input=late_reply if r["waiting_for"] == "ops" else None,
+            )
             woken.append(r["booking_no"])
         except (NotPausedError, ObjectNotFound):
             not_waiting.append(r["booking_no"])  # not suspended yet or already resumed
