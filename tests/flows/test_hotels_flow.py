@@ -81,16 +81,19 @@ def test_plain_declined_and_unanswered_bookings_end_to_end(
 ) -> None:
     stamp = f"{int(time.time() * 1000) % 1_000_000:06d}"
     nos = {name: f"BK-2026112{i}-{stamp}" for i, name in enumerate(
-        ["plain", "declined", "silent"])}  # fmt: skip
+        ["plain", "declined", "silent", "late"])}  # fmt: skip
     fast = {"delay_seconds": 0.3, "charge_delay_seconds": 0.3}
     _behave(sandbox, nos["plain"], style="en_quoted", **fast)
     _behave(sandbox, nos["declined"], mode="decline", style="ko", **fast)
     _behave(sandbox, nos["silent"], mode="silent", **fast)
+    # answers only after the reminder, and then 30 s late: after the limit, before ops decide
+    _behave(sandbox, nos["late"], mode="slow", delay_seconds=30, charge_delay_seconds=0.3)
     docs = {
         "plain": hotel_booking(nos["plain"]),
         "declined": hotel_booking(nos["declined"], hotel_code="KOA-SNS", room_type="KNG",
                                   paid_amount="833000"),  # 597 USD
         "silent": hotel_booking(nos["silent"]),
+        "late": hotel_booking(nos["late"]),
     }  # fmt: skip
     bad = hotel_booking(f"BK-20261129-{stamp}", check_out="2027-03-09")
     run_ids = {name: _start(doc) for name, doc in docs.items()}
@@ -113,13 +116,25 @@ def test_plain_declined_and_unanswered_bookings_end_to_end(
         finished = [states[n] in ("Completed", "Failed", "Crashed") for n in ("plain", "declined")]
         # the unanswered booking is followed until it waits for the charge (card sent after the
         # ops decision); its last resume adds nothing the plain booking does not already show
-        if all(finished) and seen_states["silent"] & {"AwaitingCharge", "Completed"}:
+        if (
+            all(finished)
+            and seen_states["silent"] & {"AwaitingCharge", "Completed"}
+            and seen_states["late"] & {"AwaitingCharge", "Completed"}
+        ):
             break
         time.sleep(0.5)
     assert states["plain"] == states["declined"] == "Completed", (states, seen_states, passes[-3:])
 
     assert {"AwaitingHotelReply", "AwaitingCharge"} <= _history(run_ids["plain"])
     assert "AwaitingOpsDecision" in seen_states["silent"]
+    # the late reply settled the ops decision by itself: the hotel's number, one card
+    assert "AwaitingOpsDecision" in seen_states["late"]
+    late = _status(nos["late"])
+    assert late.confirmation_no
+    assert not late.confirmation_no.startswith("OPS")
+    assert late.status in ("awaiting_charge", "completed")
+    assert _cards_at_issuer(sandbox, nos["late"]) == 1
+    del nos["late"]
     final = {name: _status(no).status for name, no in nos.items()}  # silent: voucher missing
     reasons = {name: _status(no).status_reason for name, no in nos.items()}
     assert final == {"plain": "completed", "declined": "sold_out",
