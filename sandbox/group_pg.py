@@ -8,8 +8,9 @@
 - `GET /v1/payments/{paymentKey}`, `GET /v1/payments/orders/{orderId}`: look-ups on ambiguity;
 - webhooks `PAYMENT_STATUS_CHANGED` to the merchant's URL, signed
   `X-PG-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, retried on non-2xx;
-- `PUT /_sandbox/webhook` sets the merchant's webhook URL; `POST /_sandbox/webhooks/{id}/replay`
-  sends an event again (replay attacks); `/_sandbox/faults` injects failures (sandbox/faults.py).
+- `PUT /_sandbox/webhook` sets the merchant's webhook URL (`GET` reads it);
+  `POST /_sandbox/webhooks/{id}/replay` sends an event again (replay attacks);
+  `/_sandbox/faults` injects failures (sandbox/faults.py).
 
 Authentication is HTTP Basic with the secret key as user name and an empty password.
 """
@@ -268,6 +269,10 @@ def build_app(state: PgState) -> FastAPI:
     @app.get("/v1/payments/{payment_key}", dependencies=[Depends(auth)])
     def get(payment_key: str) -> Any:
         return payment(payment_key)
+
+    @app.get("/_sandbox/webhook")
+    def get_webhook() -> dict[str, Any]:
+        return {"url": state.webhook_url}
 
     @app.put("/_sandbox/webhook")
     def set_webhook(target: WebhookTarget) -> dict[str, Any]:
