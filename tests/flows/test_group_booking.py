@@ -225,36 +225,13 @@ def test_a_lost_wake_up_is_caught_by_the_safety_net(
 ) -> None:
     """The deposit is recorded but its wake-up is lost (the intake died between the two): the
     every-minute `wake-paid-group-orders` run resumes the waiting run, and the order confirms."""
-    from prefect.deployments import run_deployment
-
-    from tasks.group_orders import set_status
-    from tasks.group_payments import mark_paid
-
     placed = _order(group_intake)
     order_no = placed["order_no"]
-    r = httpx.post(f"{group_intake}/orders/{order_no}/deposit", timeout=30)
-    assert r.status_code == 200, r.text
-    deposit = r.json()
-    run_id = _status(group_intake, order_no)["flow_run_id"]
-    runs.wait_for_state(run_id, {"AwaitingDeposit"}, timeout=120)
-    now = datetime.now(UTC)
-    assert mark_paid(deposit["payment_key"], now, deposit["deposit_minor"])["newly_paid"]
-    assert set_status(
-        order_no,
-        "deposit_paid",
-        reason="webhook recorded; wake-up lost",
-        values={"deposit_paid_at": now, "deadline_at": now + timedelta(hours=24)},
-    )
+    run_id, deposit = _open_deposit_and_wait(group_intake, order_no)
+    _record_deposit_without_wake_up(order_no, deposit, "webhook recorded; wake-up lost")
     time.sleep(3)
     assert runs.flow_run(run_id).state.name == "AwaitingDeposit"  # type: ignore[union-attr]
-    sweep = run_deployment(
-        "wake-paid-group-orders/wake-paid-group-orders",
-        parameters={"older_than_seconds": 0},
-        timeout=120,
-    )
-    assert sweep.state is not None
-    assert sweep.state.is_completed()
-    assert sweep.state.result()["woken"] >= 1
+    assert _sweep()["woken"] >= 1
     _wait_status(group_intake, order_no, {"balance_due"}, timeout=120)
     runs.wait_for_state(run_id, {"Completed"}, timeout=120)
 
@@ -266,34 +243,22 @@ def test_a_run_that_crashed_on_the_way_is_run_again_without_doing_anything_twice
     the safety net reruns it from the top; the balance is requested once and each traveller gets
     one voucher."""
     from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
     from prefect.states import Crashed
 
     from tasks.group_orders import set_status
-    from tasks.group_payments import mark_paid
 
     placed = _order(group_intake)
     order_no = placed["order_no"]
-    deposit = httpx.post(f"{group_intake}/orders/{order_no}/deposit", timeout=30).json()
-    run_id = _status(group_intake, order_no)["flow_run_id"]
-    runs.wait_for_state(run_id, {"AwaitingDeposit"}, timeout=120)
+    run_id, deposit = _open_deposit_and_wait(group_intake, order_no)
     with get_client(sync_client=True) as client:  # the process is gone; the server marks it
         client.set_flow_run_state(UUID(run_id), Crashed(message="worker killed"), force=True)
-    now = datetime.now(UTC)  # it had recorded the deposit and confirmed the order
-    assert mark_paid(deposit["payment_key"], now, deposit["deposit_minor"])["newly_paid"]
-    values = {"deposit_paid_at": now, "deadline_at": now + timedelta(hours=24)}
-    assert set_status(order_no, "deposit_paid", values=values)
+    # it had recorded the deposit and confirmed the order
+    _record_deposit_without_wake_up(order_no, deposit, "recorded before the crash")
     for status in ("auto_confirmed", "confirmed"):
         assert set_status(order_no, status, reason="before the crash")
     time.sleep(2)
     assert _status(group_intake, order_no)["status"] == "confirmed"
-    sweep = run_deployment(
-        "wake-paid-group-orders/wake-paid-group-orders",
-        parameters={"older_than_seconds": 0},
-        timeout=120,
-    )
-    assert sweep.state is not None
-    assert sweep.state.is_completed()
+    _sweep()
     order = _wait_status(group_intake, order_no, {"balance_due"}, timeout=120)
     runs.wait_for_state(run_id, {"Completed"}, timeout=120)
     assert order["paid_minor"] == placed["quote"]["deposit_minor"]
@@ -302,6 +267,40 @@ def test_a_run_that_crashed_on_the_way_is_run_again_without_doing_anything_twice
     ]
     assert len(balance) == 1
     assert _vouchers_sent(order, group_kakao) == len(order["travellers"])
+
+
+def _open_deposit_and_wait(intake: str, order_no: str) -> tuple[str, dict[str, Any]]:
+    """Open the deposit; once the order's run waits for it, return the run id and the deposit."""
+    r = httpx.post(f"{intake}/orders/{order_no}/deposit", timeout=30)
+    assert r.status_code == 200, r.text
+    run_id = str(_status(intake, order_no)["flow_run_id"])
+    runs.wait_for_state(run_id, {"AwaitingDeposit"}, timeout=120)
+    return run_id, dict(r.json())
+
+
+def _record_deposit_without_wake_up(order_no: str, deposit: dict[str, Any], reason: str) -> None:
+    """Record the deposit as the webhook would, but never wake the order's run."""
+    from tasks.group_orders import set_status
+    from tasks.group_payments import mark_paid
+
+    now = datetime.now(UTC)
+    assert mark_paid(deposit["payment_key"], now, deposit["deposit_minor"])["newly_paid"]
+    values = {"deposit_paid_at": now, "deadline_at": now + timedelta(hours=24)}
+    assert set_status(order_no, "deposit_paid", reason=reason, values=values)
+
+
+def _sweep() -> dict[str, Any]:
+    """Run the safety net now, over every order however recently it was paid."""
+    from prefect.deployments import run_deployment
+
+    sweep = run_deployment(
+        "wake-paid-group-orders/wake-paid-group-orders",
+        parameters={"older_than_seconds": 0},
+        timeout=120,
+    )
+    assert sweep.state is not None
+    assert sweep.state.is_completed()
+    return dict(sweep.state.result())
 
 
 def group_pg_payments(pg: Any, order_no: str) -> list[dict[str, Any]]:
