@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -301,7 +302,8 @@ class HotelSimulator:
 
     def fx_email(self, req: FxEmail) -> dict[str, Any]:
         hotel = next(h for h in self.hotels.values() if h["code"] == req.hotel_code)
-        day = req.date or datetime.now(UTC).date()
+        # the desk's day: the e-mail comes in 11:00–12:00 KST and is for that Korean date
+        day = req.date or datetime.now(ZoneInfo("Asia/Seoul")).date()
         out = EmailMessage()
         sender = hotel.get("fx_email") or hotel["reservation_email"]
         out["From"] = sender
