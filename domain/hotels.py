@@ -49,7 +49,8 @@ BOOKING_MACHINE = StateMachine.build(
         RECEIVED: {CONFIRMING, SOLD_OUT, CANCELLED, NEEDS_REVIEW},
         CONFIRMING: {AWAITING_CHARGE, SOLD_OUT, CANCELLED, NEEDS_REVIEW},
         AWAITING_CHARGE: {COMPLETED, CANCELLED, NEEDS_REVIEW},
-        NEEDS_REVIEW: {CONFIRMING, AWAITING_CHARGE, COMPLETED, CANCELLED, SOLD_OUT},
+        # → received: ops accepted a sale that did not match; the booking goes on from step 4
+        NEEDS_REVIEW: {RECEIVED, CONFIRMING, AWAITING_CHARGE, COMPLETED, CANCELLED, SOLD_OUT},
     },
     terminal={COMPLETED, CANCELLED, SOLD_OUT},
 )
@@ -247,6 +248,7 @@ class BookingRequest:
     paid_at: datetime
     breakfast: bool = False
     company: str | None = None
+    payment_key: str | None = None  # the traveller's payment at the gateway, if paid through it
 
     @property
     def nights(self) -> list[date]:
@@ -309,6 +311,13 @@ def parse_booking(doc: Mapping[str, Any], hotels: Mapping[str, HotelConfig]) -> 
         raise InvalidInput("paid_at", paid_at_raw, "not an ISO datetime") from None
     if paid_at.tzinfo is None:
         raise InvalidInput("paid_at", paid_at_raw, "needs a UTC offset")
+    payment_key = doc.get("payment_key")
+    if payment_key is not None:
+        if not isinstance(payment_key, str) or not 6 <= len(payment_key.strip()) <= 80:
+            raise InvalidInput("payment_key", payment_key, "the gateway's payment key (6–80 chars)")
+        if paid.currency != "KRW":
+            raise InvalidInput("paid_currency", currency, "a gateway payment is in KRW")
+        payment_key = payment_key.strip()
     return BookingRequest(
         booking_no=booking_no,
         hotel_code=code,
@@ -320,6 +329,7 @@ def parse_booking(doc: Mapping[str, Any], hotels: Mapping[str, HotelConfig]) -> 
         paid_at=paid_at,
         breakfast=bool(doc.get("breakfast", False)),
         company=doc.get("company"),
+        payment_key=payment_key,
     )
 
 

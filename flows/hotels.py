@@ -35,6 +35,7 @@ from tasks.hotels import (
     record_card_fee,
     record_confirmation,
     record_ops_decision,
+    record_sale_review,
     register_booking,
     send_hotel_mail,
     set_status,
@@ -51,6 +52,13 @@ class OpsDecision(RunInput):
 
     action: Literal["resend", "confirm", "cancel"]
     confirmation_no: str = ""
+    note: str = ""
+
+
+class SaleReview(RunInput):
+    """What ops decide when the traveller's payment does not match the hotel's total."""
+
+    action: Literal["proceed", "cancel"]
     note: str = ""
 
 
@@ -95,6 +103,7 @@ async def _summary(booking_no: str) -> dict[str, Any]:
             f"| | |\n|---|---|\n| hotel | {b['hotel_code']} |\n"
             f"| confirmation | {b['confirmation_no'] or '—'} |\n"
             f"| reason | {b['status_reason'] or '—'} |\n"
+            + (f"| refund | {b['refund']['status']} |\n" if b["refund"] else "")
         ),
         description=f"hotel booking {booking_no}",
     )
@@ -103,7 +112,26 @@ async def _summary(booking_no: str) -> dict[str, Any]:
         "status": b["status"],
         "reason": b["status_reason"],
         "confirmation_no": b["confirmation_no"],
+        "refund": (b["refund"] or {}).get("status"),
     }
+
+
+async def _sale_review(no: str, sale: dict[str, Any], run_id: str | None) -> bool:
+    """Step 3's stop: the run waits for ops (needs_review). Proceed → True; cancel → refund."""
+    set_waiting(no, "sale_review")
+    form = SaleReview.with_initial_data(
+        description=f"**{no}**: the traveller paid {sale['paid']}; the hotel's total is "
+        f"{sale['total']} (supply cost {sale['supply_cost_krw']}, difference "
+        f"{sale['difference_krw']}). Proceed with the booking, or cancel it (full refund).",
+        action="proceed",
+    )
+    decision = await wait_in_state("AwaitingOpsDecision", "sale-review", form)
+    applied = record_sale_review(no, decision.model_dump(include={"action", "note"}), run_id)
+    if applied["action"] == "cancel":
+        reason = f"ops cancelled (sale check): {applied.get('note') or sale['reason']}"
+        close_booking(no, dom.CANCELLED, reason, run_id)
+        return False
+    return True
 
 
 @flow(
@@ -123,9 +151,10 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
     if b["terminal"]:
         return await _summary(no)
 
-    if b["status"] == dom.RECEIVED:
-        if not price_booking(no, run_id)["ok"]:  # 2–3. rate and sale check
-            return await _summary(no)  # needs_review: nothing goes to the hotel
+    if b["status"] == dom.RECEIVED or b["waiting_for"] == "sale_review":
+        sale = price_booking(no, run_id)  # 2–3. rate and sale check
+        if not sale["ok"] and not await _sale_review(no, sale, run_id):
+            return await _summary(no)  # cancelled by ops: nothing went to the hotel
         if b["room_chart"]:  # 4. room chart
             room = check_availability(no)
             if not room["available"]:

@@ -295,6 +295,17 @@ def build_app(state: PgState) -> FastAPI:
     def all_payments() -> list[dict[str, Any]]:
         return list(state.payments.values())
 
+    @app.post("/_sandbox/payments", status_code=201)
+    def paid_payment(req: CreatePayment) -> dict[str, Any]:
+        """A payment the traveller already made in the web shop (DONE, no webhook): what a
+        hotel booking arrives with."""
+        made = create(req, idempotency_key=f"sandbox-paid:{req.orderId}")
+        with state.lock:
+            p = state.payments[made["paymentKey"]]
+            if p["status"] == "READY":
+                p["status"], p["approvedAt"] = "DONE", _now()
+            return dict(p)
+
     return app
 
 

@@ -9,7 +9,6 @@ A refund is computed under a row lock on the order, from what was paid minus wha
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from prefect import task
@@ -24,19 +23,15 @@ from domain.errors import BusinessRuleError, InvalidInput
 from domain.group import check_refund
 from domain.money import Money
 from tasks.once import Outcome, perform_once
+from tasks.payments import gateway, refund_once
 from tasks.retry import retry_delays, retry_on_infrastructure
 from travelops.settings_group import group_settings
 
 KIND_CODE = {"deposit": "D", "balance": "B"}
 
 
-@lru_cache(maxsize=4)
-def _gateway(name: str) -> PaymentGateway:
-    return PaymentGateway.load(name, _sync=True)  # type: ignore[no-any-return, call-overload]
-
-
 def load_gateway(name: str | None = None) -> PaymentGateway:
-    return _gateway(name or group_settings().pg_block)
+    return gateway(name or group_settings().pg_block)
 
 
 def pg_order_id(order_no: str, kind: str) -> str:
@@ -254,23 +249,8 @@ def refund_payments(order_no: str, reason: str) -> dict[str, Any]:
         plan = _plan_refund(order_no, kind, reason)
         if plan is None or plan["amount"] <= 0:
             continue
-        key, payment_key = plan["key"], plan["payment_key"]
-
-        def lookup(k: str, payment_key: str = payment_key) -> Outcome | None:
-            p = pg.get_payment(payment_key)
-            hit = [c for c in p["cancels"] if c.get("idempotencyKey") == k]
-            return (
-                Outcome(hit[0]["transactionKey"], {"amount": hit[0]["cancelAmount"]})
-                if hit
-                else None
-            )
-
-        def call(k: str, payment_key: str = payment_key, amount: int = plan["amount"]) -> Outcome:
-            p = pg.cancel(payment_key, amount, reason, k)
-            c = next(c for c in p["cancels"] if c.get("idempotencyKey") == k)
-            return Outcome(c["transactionKey"], {"amount": c["cancelAmount"]})
-
-        outcome = perform_once(key, "pg.refund", call, lookup)
+        key = plan["key"]
+        outcome = refund_once(pg, key, plan["payment_key"], plan["amount"], reason)
         now = utcnow()
         with session_scope() as s:
             row = s.scalars(select(GroupPayment).where(GroupPayment.idempotency_key == key)).one()

@@ -18,6 +18,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
+from blocks.group_pg import PaymentGateway
 from blocks.hotels import CardIssuer, IssuedCard
 from db.audit import transition
 from db.ledger import post_entries
@@ -25,11 +26,12 @@ from db.models.hotels import Hotel, HotelBooking, HotelFxRate, RoomChartDay, Vir
 from db.session import session_scope
 from db.types import utcnow
 from domain import hotels as dom
-from domain.errors import InvalidInput
+from domain.errors import BusinessRuleError, InvalidInput
 from domain.fx import FxRate, RateTable
 from domain.money import Money
 from tasks.mail import Attachment, compose, deliver_once, load_mailbox, load_mailer
 from tasks.once import Outcome, perform_once
+from tasks.payments import gateway, refund_once
 from tasks.retry import retry_delays, retry_on_infrastructure
 from travelops.cardsafety import card_vault
 from travelops.settings import PROJECT_ROOT, core_settings
@@ -144,6 +146,7 @@ def snapshot(b: HotelBooking) -> dict[str, Any]:
         "decisions": details.get("decisions", {}),
         "charge": details.get("charge"),
         "voucher": details.get("voucher"),
+        "refund": details.get("refund"),
         "terminal": b.status in dom.BOOKING_MACHINE.terminal,
     }
 
@@ -194,6 +197,7 @@ def register_booking(doc: dict[str, Any], flow_run_id: str | None) -> dict[str, 
                 paid_amount_minor=req.paid.amount_minor,
                 paid_currency=req.paid.currency,
                 paid_at=req.paid_at.astimezone(UTC),
+                payment_key=req.payment_key,
                 breakfast=req.breakfast,
                 status=dom.RECEIVED,
                 status_reason="",
@@ -279,13 +283,16 @@ def price_booking(booking_no: str, flow_run_id: str | None = None) -> dict[str, 
         _update_details(
             b, quote=quote.as_dict(), sale_difference_krw=check.difference_krw.amount_minor
         )
+        accepted = ((b.details or {}).get("sale_review") or {}).get("action") == "proceed"
         result = {
-            "ok": check.ok,
+            "ok": check.ok or accepted,
             "reason": check.reason,
+            "paid": Money(b.paid_amount_minor, b.paid_currency).format(),
+            "difference_krw": check.difference_krw.format(),
             "total": quote.total.format(),
             "supply_cost_krw": check.supply_cost_krw.format(),
         }
-        if not check.ok and b.status != dom.NEEDS_REVIEW:
+        if not result["ok"] and b.status != dom.NEEDS_REVIEW:
             transition(
                 s,
                 HotelBooking,
@@ -319,11 +326,17 @@ def check_availability(booking_no: str) -> dict[str, Any]:
         return {"available": ok, "reason": reason}
 
 
-@task(cache_policy=NO_CACHE)
+@task(
+    cache_policy=NO_CACHE,
+    retries=4,
+    retry_delay_seconds=retry_delays(1, 5, 15, 30),
+    retry_condition_fn=retry_on_infrastructure,
+)
 def close_booking(
     booking_no: str, to_status: str, reason: str, flow_run_id: str | None = None
 ) -> dict[str, Any]:
-    """Cancel (sold out, declined, ops): status, refund to the traveller on the ledger, once."""
+    """Cancel (sold out, declined, ops): status; the traveller's refund on the ledger, once, and
+    through the gateway when the booking was paid there."""
     with session_scope() as s:
         b = _booking(s, booking_no)
         moved = transition(
@@ -337,27 +350,69 @@ def close_booking(
             flow_run_id=flow_run_id,
             values={"status_reason": reason, "waiting_for": None},
         )
-        refunded = post_entries(
-            s,
-            [
-                {
-                    "entry_key": f"hotel-vcc:{booking_no}:refund",
-                    "book": "hotel_refunds",
-                    "business_key": booking_no,
-                    "business_date": today_kst(),
-                    "account": "traveller_refund_due",
-                    "counterparty": b.guests[0]["name"] if b.guests else None,
-                    "kind": "posting",
-                    "amount_minor": b.paid_amount_minor,
-                    "currency": b.paid_currency,
-                    "attributes": {"status": to_status},
-                    "memo": f"{dom.status_label(to_status)}: {reason}",
-                    "posted_by": ACTOR,
-                    "posted_at": utcnow(),
-                }
-            ],
+        status = to_status if moved else b.status
+        refund = {
+            "amount_minor": b.paid_amount_minor,
+            "currency": b.paid_currency,
+            "payment_key": b.payment_key,
+            "counterparty": b.guests[0]["name"] if b.guests else None,
+        }
+        memo = f"{dom.status_label(status)}: {reason}"
+        post_entries(s, [_refund_entry(booking_no, "due", refund, memo)])
+    if refund["payment_key"] is None:
+        return {"status": status, "refund": "due"}  # paid outside the gateway: ops refund it
+    return {"status": status, "refund": refund_traveller(booking_no, refund, status)}
+
+
+def _refund_entry(booking_no: str, step: str, refund: dict[str, Any], memo: str) -> dict[str, Any]:
+    """Ledger line of the traveller's refund: `due` when cancelled, `paid` (negative) once the
+    gateway has refunded; the account nets to zero when both are there."""
+    sign = 1 if step == "due" else -1
+    return {
+        "entry_key": f"hotel-vcc:{booking_no}:refund" + ("" if step == "due" else f":{step}"),
+        "book": "hotel_refunds",
+        "business_key": booking_no,
+        "business_date": today_kst(),
+        "account": "traveller_refund_due",
+        "counterparty": refund["counterparty"],
+        "kind": "posting",
+        "amount_minor": sign * refund["amount_minor"],
+        "currency": refund["currency"],
+        "attributes": {k: v for k, v in refund.items() if k in ("payment_key", "transaction_key")},
+        "memo": memo,
+        "posted_by": ACTOR,
+        "posted_at": utcnow(),
+    }
+
+
+def load_gateway() -> PaymentGateway:
+    """The gateway the travellers paid through (refunds go back there)."""
+    return gateway(hotel_settings().pg_block)
+
+
+def refund_traveller(booking_no: str, refund: dict[str, Any], status: str) -> str:
+    """Refund the traveller's payment in full through the gateway, once per booking."""
+    reason = f"{dom.status_label(status)} {booking_no}"
+    try:
+        outcome = refund_once(
+            load_gateway(),
+            f"hotel-vcc:{booking_no}:refund",
+            str(refund["payment_key"]),
+            int(refund["amount_minor"]),
+            reason,
         )
-        return {"status": to_status if moved else b.status, "refund_posted": bool(refunded)}
+    except BusinessRuleError as exc:  # refused for good (e.g. already cancelled at the PG)
+        with session_scope() as s:
+            b = _booking(s, booking_no)
+            b.status_reason = f"{b.status_reason}; refund refused by the gateway: {exc}"
+            _update_details(b, refund={"status": "refused", "reason": str(exc)})
+        return "refused"
+    paid = {**refund, "transaction_key": outcome.provider_ref}
+    with session_scope() as s:
+        post_entries(s, [_refund_entry(booking_no, "paid", paid, reason)])
+        _update_details(_booking(s, booking_no), refund={"status": "refunded",
+                        "transaction_key": outcome.provider_ref})  # fmt: skip
+    return "refunded"
 
 
 # --- VND hotels -------------------------------------------------------------------------------
@@ -719,6 +774,34 @@ def record_ops_decision(booking_no: str, round_no: int, decision: dict[str, Any]
                 values["round"] = round_no + 1
             _update_details(b, **values)
         return dict(decisions[key])
+
+
+@task(cache_policy=NO_CACHE)
+def record_sale_review(
+    booking_no: str, decision: dict[str, Any], flow_run_id: str | None = None
+) -> dict[str, Any]:
+    """Apply ops' answer to a sale that did not match, once (a resume re-runs this; the first
+    answer counts): `proceed` puts the booking back to `received` with the sale accepted."""
+    with session_scope() as s:
+        b = _booking(s, booking_no)
+        applied = (b.details or {}).get("sale_review")
+        if applied is None:
+            applied = {**decision, "at": utcnow().isoformat()}
+            _update_details(b, sale_review=applied)
+            b.waiting_for = None
+            if decision["action"] == "proceed":
+                transition(
+                    s,
+                    HotelBooking,
+                    booking_no,
+                    dom.RECEIVED,
+                    machine=dom.BOOKING_MACHINE,
+                    actor="ops",
+                    reason=f"ops accepted the sale: {decision.get('note') or 'no note'}",
+                    flow_run_id=flow_run_id,
+                    values={"status_reason": ""},
+                )
+        return dict(applied)
 
 
 # --- charge -------------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ class HotelSettings(BaseSettings):
     mailbox: str = Field(default="hotel-desk", description="IMAP Mailbox document of replies.")
     issuer: str = Field(default="hotel-vcc", description="Card Issuer document.")
     chat: str = Field(default="traveller-chat", description="Traveller Chat document.")
+    pg_block: str = Field(
+        default="group-pg", description="PaymentGateway document: travellers' refunds."
+    )
     ops_email: str = Field(default="ops@travelops.example.com")
     card_lease_seconds: float = Field(
         default=120.0, description="How long an unfinished card request blocks a second one."

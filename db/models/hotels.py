@@ -93,6 +93,8 @@ class HotelBooking(Base):
     paid_amount_minor: Mapped[int] = mapped_column(BigInteger)
     paid_currency: Mapped[str] = mapped_column(String(3))
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: the traveller's payment at the gateway (KRW); a cancellation refunds it there
+    payment_key: Mapped[str | None] = mapped_column(String(80))
     total_minor: Mapped[int | None] = mapped_column(BigInteger)  # hotel currency
     currency: Mapped[str | None] = mapped_column(String(3))
     supply_cost_krw: Mapped[int | None] = mapped_column(BigInteger)

@@ -120,6 +120,9 @@ def test_contract_rate_nightly_extra_person_breakfast(
         ({"paid_amount": "abc"}, "paid_amount"),
         ({"paid_at": "2026-11-20T03:00:00"}, "paid_at"),
         ({"check_in": "2026-13-01"}, "check_in"),
+        ({"payment_key": "x"}, "payment_key"),
+        ({"payment_key": 12345678}, "payment_key"),
+        ({"payment_key": "pay_0123456789", "paid_currency": "USD"}, "paid_currency"),
     ],
 )
 def test_bad_intake_names_the_field(over: dict[str, Any], field: str) -> None:
