@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -75,6 +76,34 @@ def _pass() -> list[Any]:
     return [read_replies.fn(), chase_hotels.fn(), poll_charges.fn(), wake_runs.fn()]
 
 
+FINISHED = {"Completed", "Failed", "Crashed", "Cancelled"}
+
+
+def _drive(
+    run_ids: dict[str, str],
+    react: Callable[[dict[str, str]], None],
+    done: Callable[[dict[str, str], dict[str, set[str]]], bool],
+    timeout: float,
+) -> tuple[dict[str, str], dict[str, set[str]], list[Any]]:
+    """Play the watcher's schedule (a pass every half second) until `done(states, seen)`;
+    `react(states)` plays ops and the hotels in between. Returns the last states, every state
+    each run was seen in, and the passes."""
+    deadline = time.monotonic() + timeout
+    seen: dict[str, set[str]] = {name: set() for name in run_ids}
+    states: dict[str, str] = {}
+    passes: list[Any] = []
+    while time.monotonic() < deadline:
+        passes.append(_pass())
+        states = {name: _state(rid) for name, rid in run_ids.items()}
+        for name, st in states.items():
+            seen[name].add(st)
+        react(states)
+        if done(states, seen):
+            break
+        time.sleep(0.5)
+    return states, seen, passes
+
+
 @pytest.mark.slow
 def test_plain_declined_and_unanswered_bookings_end_to_end(
     served: str, sandbox: dict[str, Any]
@@ -100,29 +129,24 @@ def test_plain_declined_and_unanswered_bookings_end_to_end(
     bad_run = _start(bad)
 
     ops_decided = False
-    deadline = time.monotonic() + 200
-    seen_states: dict[str, set[str]] = {name: set() for name in run_ids}
-    states: dict[str, str] = {}
-    passes: list[Any] = []
-    while time.monotonic() < deadline:
-        passes.append(_pass())
-        states = {name: _state(rid) for name, rid in run_ids.items()}
-        for name, st in states.items():
-            seen_states[name].add(st)
+
+    def react(states: dict[str, str]) -> None:
+        nonlocal ops_decided
         if not ops_decided and states["silent"] == "AwaitingOpsDecision":
             decision = {"action": "confirm", "confirmation_no": "OPS-7781"}
             resume_flow_run(UUID(run_ids["silent"]), run_input=decision)
             ops_decided = True
-        finished = [states[n] in ("Completed", "Failed", "Crashed") for n in ("plain", "declined")]
+
+    def done(states: dict[str, str], seen: dict[str, set[str]]) -> bool:
         # the unanswered booking is followed until it waits for the charge (card sent after the
         # ops decision); its last resume adds nothing the plain booking does not already show
-        if (
-            all(finished)
-            and seen_states["silent"] & {"AwaitingCharge", "Completed"}
-            and seen_states["late"] & {"AwaitingCharge", "Completed"}
-        ):
-            break
-        time.sleep(0.5)
+        return (
+            all(states[n] in FINISHED for n in ("plain", "declined"))
+            and bool(seen["silent"] & {"AwaitingCharge", "Completed"})
+            and bool(seen["late"] & {"AwaitingCharge", "Completed"})
+        )
+
+    states, seen_states, passes = _drive(run_ids, react, done, timeout=200)
     assert states["plain"] == states["declined"] == "Completed", (states, seen_states, passes[-3:])
 
     assert {"AwaitingHotelReply", "AwaitingCharge"} <= _history(run_ids["plain"])
@@ -196,6 +220,146 @@ def test_plain_declined_and_unanswered_bookings_end_to_end(
     assert result["quarantine"] >= 1
     report = asyncio.run(report_open_hotel_bookings())
     assert report["open"] >= 1
+
+
+@pytest.mark.slow
+def test_every_hotel_type_and_ops_path_end_to_end(served: str, sandbox: dict[str, Any]) -> None:
+    """Room chart sold out and an ops-cancelled sale (refunded through the gateway), a sale ops
+    accept, VND (waits for the FX e-mail), split delivery, a slow hotel chased by the reminder,
+    an inquiry-first hotel with three CCs, and a silent hotel resent by ops."""
+    stamp = f"{int(time.time() * 1000) % 1_000_000:06d}"
+    kinds = ["sold_out", "sale_cancel", "sale_proceed", "vnd", "split", "slow", "inquiry", "resend"]
+    nos = {name: f"BK-202612{i:02d}-{stamp}" for i, name in enumerate(kinds, 1)}
+    fast = {"delay_seconds": 0.3, "charge_delay_seconds": 0.3}
+    for name in kinds:
+        _behave(sandbox, nos[name], **fast)
+    _behave(sandbox, nos["split"], style="en_forwarded")
+    _behave(sandbox, nos["slow"], mode="slow", style="ko_quoted")
+    _behave(sandbox, nos["resend"], mode="silent")
+    paid = {"sold_out": "335000", "sale_cancel": "600000", "sale_proceed": "700000"}
+    pay_keys = {name: _traveller_paid(sandbox, nos[name], int(paid[name])) for name in paid}
+    docs = {
+        "sold_out": hotel_booking(nos["sold_out"], hotel_code="SPN-CRL", room_type="STD",
+                                  check_in="2027-02-13", check_out="2027-02-15",
+                                  paid_amount=paid["sold_out"], payment_key=pay_keys["sold_out"]),
+        "sale_cancel": hotel_booking(nos["sale_cancel"], paid_amount=paid["sale_cancel"],
+                                     payment_key=pay_keys["sale_cancel"]),
+        "sale_proceed": hotel_booking(nos["sale_proceed"], paid_amount=paid["sale_proceed"],
+                                      payment_key=pay_keys["sale_proceed"]),
+        "vnd": hotel_booking(nos["vnd"], hotel_code="DAD-LTS", room_type="SUP",
+                             paid_amount="356000"),
+        "split": hotel_booking(nos["split"], hotel_code="HNL-SOL", room_type="GDN",
+                               paid_amount="1110000"),
+        "slow": hotel_booking(nos["slow"], hotel_code="SPN-SLW", room_type="STD",
+                              paid_amount="398000"),
+        "inquiry": hotel_booking(nos["inquiry"], hotel_code="GUM-TRP", room_type="DLX",
+                                 paid_amount="670000"),  # 480.00 USD
+        "resend": hotel_booking(nos["resend"]),
+    }  # fmt: skip
+    run_ids = {name: _start(doc) for name, doc in docs.items()}
+    hotels_url = sandbox["services"]["hotels"]["url"]
+    acted: set[str] = set()
+
+    def once(what: str, action: Callable[[], Any]) -> None:
+        if what not in acted:
+            acted.add(what)
+            action()
+
+    def react(states: dict[str, str]) -> None:
+        if states["vnd"] == "AwaitingHotelFx":  # the hotel's daily rate e-mail comes in
+            once("fx", lambda: httpx.post(f"{hotels_url}/fx-email",
+                 json={"hotel_code": "DAD-LTS", "rate": "25410.5"}).raise_for_status())  # fmt: skip
+        for name, action in (("sale_cancel", "cancel"), ("sale_proceed", "proceed")):
+            if states[name] == "AwaitingOpsDecision":
+                answer = {"action": action, "note": "checked"}
+                once(name, lambda name=name, answer=answer: resume_flow_run(
+                    UUID(run_ids[name]), run_input=answer))  # fmt: skip
+        if states["resend"] == "AwaitingOpsDecision":  # the hotel will answer the second sheet
+
+            def resend() -> None:
+                _behave(sandbox, nos["resend"], mode="confirm")
+                resume_flow_run(UUID(run_ids["resend"]), run_input={"action": "resend"})
+
+            once("resend", resend)
+
+    def done(states: dict[str, str], _seen: dict[str, set[str]]) -> bool:
+        return all(st in FINISHED for st in states.values())
+
+    states, seen, passes = _drive(run_ids, react, done, timeout=300)
+    assert all(st == "Completed" for st in states.values()), (states, seen, passes[-2:])
+    final = {name: _status(no).status for name, no in nos.items()}
+    assert final == {"sold_out": "sold_out", "sale_cancel": "cancelled",
+                     "sale_proceed": "completed", "vnd": "completed", "split": "completed",
+                     "slow": "completed", "inquiry": "completed", "resend": "completed"}, {
+        name: _status(no).status_reason for name, no in nos.items()}  # fmt: skip
+    cards = {name: _cards_at_issuer(sandbox, no) for name, no in nos.items()}
+    assert cards == {name: 0 if name in ("sold_out", "sale_cancel") else 1 for name in kinds}
+
+    # refunds: in full through the gateway, once, and the ledger's refund account nets to zero
+    payments = {p["paymentKey"]: p for p in httpx.get(
+        f"{sandbox['services']['group_pg']['url']}/_sandbox/payments").json()}  # fmt: skip
+    for name in ("sold_out", "sale_cancel"):
+        p = payments[pay_keys[name]]
+        assert p["status"] == "CANCELED"
+        [cancel] = p["cancels"]
+        assert cancel["idempotencyKey"] == f"hotel-vcc:{nos[name]}:refund"
+        assert cancel["cancelAmount"] == int(paid[name])
+        assert _refund_balance(nos[name]) == (0, 2)
+    assert payments[pay_keys["sale_proceed"]]["status"] == "DONE"
+    assert _refund_balance(nos["sale_proceed"]) == (0, 0)
+    assert "AwaitingOpsDecision" in seen["sale_proceed"]
+    with session_scope() as s:
+        trail = [(t.from_status, t.to_status, t.actor) for t in history(
+            s, "hotel_bookings", nos["sale_proceed"]) if t.accepted]  # fmt: skip
+    assert trail[:3] == [("received", "needs_review", "issue-hotel-vcc"),
+                         ("needs_review", "received", "ops"),
+                         ("received", "confirming", "issue-hotel-vcc")]  # fmt: skip
+
+    # what each hotel received, as the sandbox hotels logged it
+    def received(name: str) -> list[tuple[str, str]]:
+        log = httpx.get(f"{hotels_url}/log", params={"booking_no": nos[name]}).json()
+        return [(e["kind"], e["to"]) for e in log if "kind" in e]
+
+    assert received("sold_out") == []  # nothing went to a hotel without a room
+    assert received("sale_cancel") == []
+    assert "AwaitingHotelFx" in seen["vnd"]
+    [vnd_card] = httpx.get(f"{sandbox['services']['card-issuer']['url']}/_sandbox/cards",
+                           params={"booking_reference": nos["vnd"]}).json()  # fmt: skip
+    assert vnd_card["currency_code"] == "VND"
+    assert received("split") == [("sheet", "reservas@solwaikiki.example.com"),
+                                 ("details", "reservas@solwaikiki.example.com"),
+                                 ("card", "cuentas@solwaikiki.example.com")]  # fmt: skip
+    assert [k for k, _ in received("slow")] == ["sheet", "reminder", "card"]
+    assert [k for k, _ in received("inquiry")] == ["inquiry", "sheet", "card"]
+    for cc in ("fo", "sales", "revenue"):
+        box = httpx.get(f"{sandbox['services']['admin']['url']}/mailboxes/"
+                        f"{cc}@tripalms-guam.example.com").json()  # fmt: skip
+        assert any(nos["inquiry"] in m["subject"] for m in box), cc
+    # the silent hotel: reminded at half its limit, then the second sheet ops asked for
+    assert [k for k, _ in received("resend")] == ["sheet", "reminder", "sheet", "card"]
+    assert _status(nos["resend"]).details["decisions"]["1"]["action"] == "resend"
+
+
+def _traveller_paid(sandbox: dict[str, Any], booking_no: str, amount: int) -> str:
+    """The traveller's payment for the booking, made in the web shop through the gateway."""
+    r = httpx.post(f"{sandbox['services']['group_pg']['url']}/_sandbox/payments",
+                   json={"orderId": f"{booking_no}-H", "amount": amount,
+                         "orderName": "호텔 예약", "customerName": "KIM MINJI"})  # fmt: skip
+    r.raise_for_status()
+    return str(r.json()["paymentKey"])
+
+
+def _refund_balance(booking_no: str) -> tuple[int, int]:
+    """(sum, count) of the booking's lines in the traveller-refund book."""
+    from db.models.core import LedgerEntry
+
+    with session_scope() as s:
+        rows = s.scalars(
+            select(LedgerEntry.amount_minor).where(
+                LedgerEntry.book == "hotel_refunds", LedgerEntry.business_key == booking_no
+            )
+        ).all()
+    return sum(rows), len(rows)
 
 
 def _send_unmatched(sandbox: dict[str, Any]) -> None:
