@@ -1,7 +1,8 @@
 """Hotel VCC scenario: one booking per hotel type through the served deployments and the sandbox.
 
 Plain, room chart sold out, VND (waits for the hotel's FX e-mail), split delivery, a slow hotel
-that answers only after the reminder, and a hotel that declines. The mailbox watcher runs on its
+that answers only after the reminder, and a hotel that declines. Every traveller paid through the
+sandbox PG; the two sold-out bookings are refunded there. The mailbox watcher runs on its
 schedule (every few seconds here); the scenario only starts the runs, sends the VND hotel's FX
 e-mail once that run waits for it, and reads the outcome.
 """
@@ -81,11 +82,24 @@ def run(ctx: DemoContext) -> ScenarioResult:
             json={"key": numbers[name], "delay_seconds": 1, "charge_delay_seconds": 1, **cfg},
             timeout=10,
         ).raise_for_status()
+    pg_url = ctx.service_url("group_pg")
+    payment_keys = {}
+    for name, doc in docs.items():  # the travellers paid in the web shop, through the PG
+        paid = httpx.post(
+            f"{pg_url}/_sandbox/payments",
+            json={"orderId": f"{numbers[name]}-H", "amount": int(doc["paid_amount"]),
+                  "orderName": "호텔 예약", "customerName": doc["guests"][0]["name"]},
+            timeout=10,
+        )  # fmt: skip
+        paid.raise_for_status()
+        payment_keys[name] = paid.json()["paymentKey"]
     run_ids = {}
     for name, doc in docs.items():
         flow_run = run_deployment(
             DEPLOYMENT,
-            parameters={"booking": {**doc, "booking_no": numbers[name]}},
+            parameters={
+                "booking": {**doc, "booking_no": numbers[name], "payment_key": payment_keys[name]}
+            },
             timeout=0,
             idempotency_key=numbers[name],
         )
@@ -130,7 +144,14 @@ def run(ctx: DemoContext) -> ScenarioResult:
         "declined": "sold_out",
     }
     got = {name: statuses[numbers[name]] for name in docs}
-    ok = got == expected and all(s == "Completed" for s in states.values())
+    payments = httpx.get(f"{pg_url}/_sandbox/payments", timeout=10).json()
+    refunded = {p["paymentKey"] for p in payments if p["status"] == "CANCELED"}
+    refunds = {name for name, key in payment_keys.items() if key in refunded}
+    ok = (
+        got == expected
+        and all(s == "Completed" for s in states.values())
+        and refunds == {name for name, st in expected.items() if st == "sold_out"}
+    )
     return ScenarioResult(
         ok=ok,
         statuses=statuses,
@@ -139,6 +160,7 @@ def run(ctx: DemoContext) -> ScenarioResult:
             "cards": sum(cards.values()),
             "sold_out": sum(v == "sold_out" for v in got.values()),
             "completed": sum(v == "completed" for v in got.values()),
+            "refunded_through_pg": len(refunds),
         },
         details={"run_states": seen, "expected": expected},
         error=None if ok else f"statuses {got} / runs {states}",
