@@ -8,6 +8,7 @@ starts again from the top: each task returns what is already done instead of doi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from prefect import flow
@@ -94,6 +95,30 @@ async def wait_in_state(name: str, key: str, wait_for_input: Any = None) -> Any:
     raise Pause(state=state)
 
 
+async def wait_until(
+    no: str, waiting: str, state: str, key: str, ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Wait suspended in `state` until `ready(booking)`; return the booking.
+
+    Resumed without the awaited event (a stale wake-up), the run waits again under the next key
+    (`key-1`, `key-2`…): a used pause key returns at once, so a re-execution walks past the keys
+    already used and stops at the first one that is not — or goes on, once the event is there.
+    """
+    b = read_booking(no)
+    attempt = 0
+    while not ready(b):
+        set_waiting(no, waiting)
+        await wait_in_state(state, key if attempt == 0 else f"{key}-{attempt}")
+        attempt += 1
+        b = read_booking(no)
+    return b
+
+
+def _settled(rnd: int) -> Callable[[dict[str, Any]], bool]:
+    """Round `rnd` of the booking sheet is settled: the hotel answered, or its limit passed."""
+    return lambda b: bool(b["reply"]) or b["timed_out_round"] == rnd
+
+
 async def _summary(booking_no: str) -> dict[str, Any]:
     b = read_booking(booking_no)
     await acreate_markdown_artifact(
@@ -150,6 +175,8 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
         return {"booking_no": no, "status": b["status"], "note": f"run {b['flow_run_id']} has it"}
     if b["terminal"]:
         return await _summary(no)
+    if b["waiting_for"] == "charge":  # resumed for the charge: steps 1–12 are done
+        return await _charge(no, run_id)
 
     if b["status"] == dom.RECEIVED or b["waiting_for"] == "sale_review":
         sale = price_booking(no, run_id)  # 2–3. rate and sale check
@@ -163,31 +190,26 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
     elif b["status"] == dom.NEEDS_REVIEW and b["waiting_for"] is None and not b["reply"]:
         return await _summary(no)
 
-    if b["vnd"] and not b["card_amount"] and vnd_rate_today(no) is None:  # 6. VND
-        set_waiting(no, "hotel_fx")
-        await wait_in_state("AwaitingHotelFx", f"hotel-fx-{today_kst().isoformat()}")
-        if vnd_rate_today(no) is None:
-            set_status(no, dom.NEEDS_REVIEW, "no USD/VND rate from the hotel today", run_id)
-            return await _summary(no)
+    if b["vnd"] and not b["card_amount"]:  # 6. VND: today's rate from the hotel's FX e-mail
+        today = today_kst().isoformat()  # a new day: wait for that day's e-mail
+        await wait_until(no, "hotel_fx", "AwaitingHotelFx", f"hotel-fx-{today}",
+                         lambda _b: vnd_rate_today(no) is not None)  # fmt: skip
     fix_card_amount(no)
 
     if b["inquiry_first"]:  # 7. inquiry-first hotels
         send_hotel_mail(no, "inquiry", 1, run_id)
-        if not read_booking(no)["inquiry"]:
-            set_waiting(no, "inquiry")
-            await wait_in_state("AwaitingHotelReply", "inquiry")
-        if read_booking(no)["inquiry"]["answer"] == "declined":
+        b = await wait_until(no, "inquiry", "AwaitingHotelReply", "inquiry",
+                             lambda b: bool(b["inquiry"]))  # fmt: skip
+        if b["inquiry"]["answer"] == "declined":
             close_booking(no, dom.SOLD_OUT, "hotel: no rooms (inquiry)", run_id)
             return await _summary(no)
 
     while True:  # 7–8. booking sheet, wait for the reply; ops decide at the limit
         rnd = read_booking(no)["round"]
         send_hotel_mail(no, "sheet", rnd, run_id)
-        b = read_booking(no)
-        if not b["reply"] and b["timed_out_round"] != rnd:
-            set_waiting(no, "hotel_reply")
-            await wait_in_state("AwaitingHotelReply", f"hotel-reply-{rnd}")
-            b = read_booking(no)
+        b = await wait_until(
+            no, "hotel_reply", "AwaitingHotelReply", f"hotel-reply-{rnd}", _settled(rnd)
+        )
         if b["reply"]:
             break
         set_waiting(no, "ops")
@@ -231,9 +253,12 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
     if read_booking(no)["status"] == dom.CONFIRMING:
         set_status(no, dom.AWAITING_CHARGE, "card sent; waiting for the hotel's charge", run_id)
 
-    if not read_booking(no)["charge"]:  # 13–14. charge or expiry
-        set_waiting(no, "charge")
-        await wait_in_state("AwaitingCharge", "charge")
+    return await _charge(no, run_id)
+
+
+async def _charge(no: str, run_id: str | None) -> dict[str, Any]:
+    """Steps 13–14: wait for the hotel's charge (or the card's expiry), then reconcile."""
+    await wait_until(no, "charge", "AwaitingCharge", "charge", lambda b: bool(b["charge"]))
     finish_charge(no, run_id)
     return await _summary(no)
 

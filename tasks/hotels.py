@@ -1,4 +1,7 @@
-"""Hotel VCC tasks: one side effect or one database step each, safe to run again after a resume.
+"""Hotel VCC tasks: one side effect or one business step each, safe to run again after a resume.
+
+Reads and bookkeeping the flow branches on (`read_booking`, `set_waiting`, `set_status`…) are
+plain functions: a task run each would cost the Prefect server more than the work itself.
 
 The flow re-executes from the top every time it is resumed, so every task here either reads the
 booking's current state or does its effect at most once per business key (`perform_once`,
@@ -211,7 +214,6 @@ def register_booking(doc: dict[str, Any], flow_run_id: str | None) -> dict[str, 
         return snapshot(b)
 
 
-@task(cache_policy=NO_CACHE)
 def read_booking(booking_no: str) -> dict[str, Any]:
     with session_scope() as s:
         return snapshot(_booking(s, booking_no))
@@ -232,7 +234,6 @@ def _request(b: HotelBooking) -> dom.BookingRequest:
     )
 
 
-@task(cache_policy=NO_CACHE)
 def set_status(
     booking_no: str, to_status: str, reason: str, flow_run_id: str | None = None
 ) -> bool:
@@ -251,7 +252,6 @@ def set_status(
         )
 
 
-@task(cache_policy=NO_CACHE)
 def set_waiting(booking_no: str, what: str | None) -> None:
     with session_scope() as s:
         _booking(s, booking_no).waiting_for = what
@@ -418,7 +418,6 @@ def refund_traveller(booking_no: str, refund: dict[str, Any], status: str) -> st
 # --- VND hotels -------------------------------------------------------------------------------
 
 
-@task(cache_policy=NO_CACHE)
 def vnd_rate_today(booking_no: str) -> str | None:
     """Today's USD/VND rate from the hotel's FX e-mail, if it has come in."""
     with session_scope() as s:
@@ -431,7 +430,6 @@ def vnd_rate_today(booking_no: str) -> str | None:
         return row.rate if row else None
 
 
-@task(cache_policy=NO_CACHE)
 def fix_card_amount(booking_no: str) -> dict[str, Any]:
     """The card's amount and currency: the quote, or for VND hotels the quote at today's rate."""
     with session_scope() as s:
@@ -751,7 +749,6 @@ def record_card_fee(booking_no: str) -> list[dict[str, Any]]:
     )
 
 
-@task(cache_policy=NO_CACHE)
 def record_confirmation(booking_no: str, confirmation_no: str, source: str) -> None:
     with session_scope() as s:
         b = _booking(s, booking_no)

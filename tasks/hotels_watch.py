@@ -304,18 +304,52 @@ def _ready(row: dict[str, Any], fx_today: set[str]) -> bool:
     return False
 
 
+#: The state a run waits in for each `waiting_for`: a run is resumed only from that state.
+WAIT_STATES = {
+    "hotel_fx": "AwaitingHotelFx",
+    "inquiry": "AwaitingHotelReply",
+    "hotel_reply": "AwaitingHotelReply",
+    "ops": "AwaitingOpsDecision",
+    "charge": "AwaitingCharge",
+}
+
+
+def _paused_in(run_ids: list[str]) -> dict[str, str]:
+    """Run id → the name of the paused state it is in now (runs not paused are left out)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    if not run_ids:
+        return {}
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids])),
+            sort=FlowRunSort.ID_DESC,  # the sync client sends no default (the API answers 422)
+            limit=len(run_ids),
+        )
+    return {str(r.id): str(r.state.name) for r in found if r.state and r.state.is_paused()}
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=retry_delays(2, 10))
 def wake_runs() -> dict[str, Any]:
-    """Resume every suspended run whose awaited event is now on record."""
+    """Resume every suspended run whose awaited event is now on record.
+
+    Only from the state it waits in for that event: the booking rows are read first, and a run
+    another pass resumed meanwhile may already wait for something else (a resume from the wrong
+    wait would take it past that wait with nothing arrived)."""
     with session_scope() as s:
         fx_today = set(
             s.scalars(select(HotelFxRate.hotel_code).where(HotelFxRate.as_of == today_kst()))
         )
+    ready = [r for r in booking_rows() if r["flow_run_id"] and _ready(r, fx_today)]
+    paused = _paused_in([r["flow_run_id"] for r in ready])
     woken, not_waiting = [], []
-    for r in booking_rows():
-        if not r["flow_run_id"] or not _ready(r, fx_today):
+    late_reply = {"action": "resend", "note": "the hotel replied before ops decided"}
+    for r in ready:
+        if paused.get(r["flow_run_id"]) != WAIT_STATES[r["waiting_for"]]:
+            not_waiting.append(r["booking_no"])  # not suspended yet, or already resumed
             continue
-        late_reply = {"action": "resend", "note": "the hotel replied before ops decided"}
         try:
             resume_flow_run(
                 UUID(r["flow_run_id"]),
@@ -323,7 +357,7 @@ def wake_runs() -> dict[str, Any]:
             )
             woken.append(r["booking_no"])
         except (NotPausedError, ObjectNotFound):
-            not_waiting.append(r["booking_no"])  # not suspended yet or already resumed
+            not_waiting.append(r["booking_no"])
     return {"woken": woken, "not_waiting": not_waiting}
 
 

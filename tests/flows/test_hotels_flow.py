@@ -26,6 +26,7 @@ from db.models.hotels import HotelBooking, VirtualCard
 from db.session import session_scope
 from domain.hotels import contains_amount
 from flows.hotels import report_open_hotel_bookings, watch_hotel_mailbox
+from tasks.hotels import register_booking
 from tasks.hotels_voucher import load_chat
 from tasks.hotels_watch import chase_hotels, poll_charges, read_replies, wake_runs
 from tests import runs
@@ -290,8 +291,8 @@ def test_every_hotel_type_and_ops_path_end_to_end(served: str, sandbox: dict[str
     final = {name: _status(no).status for name, no in nos.items()}
     assert final == {"sold_out": "sold_out", "sale_cancel": "cancelled",
                      "sale_proceed": "completed", "vnd": "completed", "split": "completed",
-                     "slow": "completed", "inquiry": "completed", "resend": "completed"}, {
-        name: _status(no).status_reason for name, no in nos.items()}  # fmt: skip
+                     "slow": "completed", "inquiry": "completed", "resend": "completed"}, "\n".join(
+        f"{name}: {line}" for name, no in nos.items() for line in _explain(no))  # fmt: skip
     cards = {name: _cards_at_issuer(sandbox, no) for name, no in nos.items()}
     assert cards == {name: 0 if name in ("sold_out", "sale_cancel") else 1 for name in kinds}
 
@@ -338,6 +339,75 @@ def test_every_hotel_type_and_ops_path_end_to_end(served: str, sandbox: dict[str
     # the silent hotel: reminded at half its limit, then the second sheet ops asked for
     assert [k for k, _ in received("resend")] == ["sheet", "reminder", "sheet", "card"]
     assert _status(nos["resend"]).details["decisions"]["1"]["action"] == "resend"
+
+
+def _pause_keys(run_id: str) -> list[str]:
+    """The pause keys of the run's suspensions, oldest first."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        states = sorted(client.read_flow_run_states(UUID(run_id)), key=lambda st: st.timestamp)
+    return [str(st.state_details.pause_key) for st in states if st.is_paused()]
+
+
+@pytest.mark.slow
+def test_a_stale_wake_up_sends_the_run_back_to_its_wait(
+    served: str, sandbox: dict[str, Any], booking_no: str
+) -> None:
+    """Resumed with nothing arrived, the run waits again (next pause key): it neither escalates
+    to ops nor goes past the wait."""
+    _behave(sandbox, booking_no, mode="silent")
+    run_id = _start(hotel_booking(booking_no))
+    runs.wait_for_state(run_id, {"AwaitingHotelReply"}, timeout=120)
+    resume_flow_run(UUID(run_id))  # a stale wake-up: no reply, the limit not reached
+    deadline = time.monotonic() + 120
+    while len(_pause_keys(run_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _pause_keys(run_id) == ["hotel-reply-1", "hotel-reply-1-1"]
+    assert _state(run_id) == "AwaitingHotelReply"
+    b = _status(booking_no)
+    assert (b.status, b.waiting_for) == ("confirming", "hotel_reply")
+    assert _cards_at_issuer(sandbox, booking_no) == 0
+
+
+@pytest.mark.slow
+def test_the_watcher_resumes_a_run_only_from_the_wait_its_booking_is_ready_for(
+    served: str, booking_no: str
+) -> None:
+    """The booking row says "reply arrived", but the run (resumed by another pass meanwhile)
+    already waits for the charge: the watcher leaves it there."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Paused
+
+    from tasks.hotels import _update_details, set_waiting
+
+    with get_client(sync_client=True) as client:  # a stand-in run (resumed, it is one pass)
+        deployment = client.read_deployment_by_name("watch-hotel-mailbox/watch-hotel-mailbox")
+        charge = Paused(name="AwaitingCharge", reschedule=True, pause_key="charge")
+        run = client.create_flow_run_from_deployment(deployment.id, state=charge)
+    register_booking.fn(hotel_booking(booking_no), str(run.id))
+    set_waiting(booking_no, "hotel_reply")
+    with session_scope() as s:
+        b = s.get(HotelBooking, booking_no)
+        assert b is not None
+        _update_details(b, reply={"kind": "confirmed", "confirmation_no": "GUM123456"})
+    result = wake_runs.fn()
+    assert booking_no in result["not_waiting"]
+    assert _state(str(run.id)) == "AwaitingCharge"
+    with get_client(sync_client=True) as client:
+        reply = Paused(name="AwaitingHotelReply", reschedule=True, pause_key="hotel-reply-1")
+        client.set_flow_run_state(run.id, reply, force=True)
+    assert booking_no in wake_runs.fn()["woken"]
+    assert _state(str(run.id)) != "AwaitingHotelReply"
+
+
+def _explain(booking_no: str) -> list[str]:
+    """The booking's audit trail and details, for an assertion message."""
+    with session_scope() as s:
+        trail = [f"{t.from_status}→{t.to_status} ({t.actor}: {t.reason})"
+                 for t in history(s, "hotel_bookings", booking_no)]  # fmt: skip
+        b = s.get(HotelBooking, booking_no)
+        return [*trail, repr(b.details if b else None)]
 
 
 def _traveller_paid(sandbox: dict[str, Any], booking_no: str, amount: int) -> str:
@@ -424,11 +494,11 @@ def test_uncharged_card_is_closed_after_end_date_and_grace(
     _behave(sandbox, booking_no, mode="silent", charge="none")
     register_booking.fn(hotel_booking(booking_no), None)
     price_booking.fn(booking_no)
-    fix_card_amount.fn(booking_no)
+    fix_card_amount(booking_no)
     card = issue_card_once(booking_no)
-    set_status.fn(booking_no, "confirming", "test: sheet sent")
-    set_status.fn(booking_no, "awaiting_charge", "test: card sent")
-    set_waiting.fn(booking_no, "charge")
+    set_status(booking_no, "confirming", "test: sheet sent")
+    set_status(booking_no, "awaiting_charge", "test: card sent")
+    set_waiting(booking_no, "charge")
     assert poll_charges.fn(today=date(2027, 3, 15))["expired"] == []  # within the grace days
     assert poll_charges.fn(today=date(2027, 3, 17))["expired"] == [booking_no]
     assert finish_charge.fn(booking_no)["status"] == "needs_review"

@@ -45,7 +45,7 @@ def _ready_booking() -> str:
     no = f"BK-20261124-{uuid.uuid4().int % 1_000_000:06d}"
     register_booking.fn(hotel_booking(no), None)
     assert price_booking.fn(no)["ok"]
-    fix_card_amount.fn(no)
+    fix_card_amount(no)
     return no
 
 
