@@ -156,11 +156,11 @@ def wake_stalled_orders(older_than_seconds: float = 60.0) -> dict[str, int]:
     whose run still waits for the deposit (the wake-up was lost: the API was down, the intake
     restarted) are resumed, orders whose run was never started get one, and a run that crashed
     or failed before its order was through runs again."""
-    from prefect.client.orchestration import get_client
     from sqlalchemy import select
 
     from db.models.group import GroupOrder
     from db.session import session_scope
+    from tasks.scheduling import read_runs
 
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     with session_scope() as s:
@@ -170,18 +170,17 @@ def wake_stalled_orders(older_than_seconds: float = 60.0) -> dict[str, int]:
                 GroupOrder.deposit_paid_at <= cutoff,
             )
         ).all()
+    # confirmed on the way: only a run that broke needs anything
+    runs = read_runs(run_id for _, status, run_id in rows if status != "deposit_paid" and run_id)
     stalled = woken = 0
     for order_no, status, run_id in rows:
         try:
             if status == "deposit_paid":
                 stalled += 1
                 woken += bool(_try_resume(order_no))
-            elif run_id:  # confirmed on the way: only a run that broke needs anything
-                with get_client(sync_client=True) as client:
-                    run = client.read_flow_run(UUID(run_id))
-                if run.state is not None and run.state.is_final() and not run.state.is_completed():
-                    stalled += 1
-                    woken += _rerun_if_it_broke(order_no, run)
+            elif run_id in runs and _rerun_if_it_broke(order_no, runs[run_id]):
+                stalled += 1
+                woken += 1
         except Exception:  # one order's API error must not stop the others; the next pass retries
             log.exception("waking %s", order_no)
     return {"stalled": stalled, "woken": woken}

@@ -38,6 +38,7 @@ from tasks.hotels import (
 from tasks.hotels_voucher import hotel_voucher_path
 from tasks.mail import compose, deliver_once, load_mailbox, load_mailer
 from tasks.retry import retry_delays, retry_on_infrastructure
+from tasks.scheduling import read_runs
 from travelops.settings_hotels import hotel_settings
 
 _FX_RE = re.compile(r"USD\s*/\s*VND\s*[=:]\s*([\d,]+(?:\.\d+)?)", re.I)
@@ -314,23 +315,6 @@ WAIT_STATES = {
 }
 
 
-def _paused_in(run_ids: list[str]) -> dict[str, str]:
-    """Run id → the name of the paused state it is in now (runs not paused are left out)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    if not run_ids:
-        return {}
-    with get_client(sync_client=True) as client:
-        found = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids])),
-            sort=FlowRunSort.ID_DESC,  # the sync client sends no default (the API answers 422)
-            limit=len(run_ids),
-        )
-    return {str(r.id): str(r.state.name) for r in found if r.state and r.state.is_paused()}
-
-
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=retry_delays(2, 10))
 def wake_runs() -> dict[str, Any]:
     """Resume every suspended run whose awaited event is now on record.
@@ -343,7 +327,8 @@ def wake_runs() -> dict[str, Any]:
             s.scalars(select(HotelFxRate.hotel_code).where(HotelFxRate.as_of == today_kst()))
         )
     ready = [r for r in booking_rows() if r["flow_run_id"] and _ready(r, fx_today)]
-    paused = _paused_in([r["flow_run_id"] for r in ready])
+    runs = read_runs(r["flow_run_id"] for r in ready)
+    paused = {i: r.state.name for i, r in runs.items() if r.state and r.state.is_paused()}
     woken, not_waiting = [], []
     late_reply = {"action": "resend", "note": "the hotel replied before ops decided"}
     for r in ready:

@@ -166,22 +166,19 @@ def _confirmed_at(order_nos: list[str], statuses: set[str]) -> dict[str, datetim
 
 def _wait_all_waiting(order_nos: list[str], c: Any, timeout: float) -> None:
     """Until every order's run is suspended waiting for its deposit (so payment is the clock)."""
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
+    from tasks.scheduling import read_runs
 
     deadline = time.monotonic() + timeout
     pending = set(order_nos)
-    with get_client(sync_client=True) as client:
-        while pending and time.monotonic() < deadline:
-            for order_no in list(pending):
-                run_id = c.order(order_no).get("flow_run_id")
-                if not run_id:
-                    continue
-                run = client.read_flow_run(UUID(run_id))
-                if run.state is not None and run.state.name == "AwaitingDeposit":
-                    pending.discard(order_no)
-            time.sleep(0.5)
+    run_ids: dict[str, str] = {}  # order → its run, once the intake has started it
+    while pending and time.monotonic() < deadline:
+        for order_no in pending - run_ids.keys():
+            if run_id := c.order(order_no).get("flow_run_id"):
+                run_ids[order_no] = run_id
+        runs = read_runs(run_ids[o] for o in pending if o in run_ids)  # one API call a round
+        waiting = {i for i, r in runs.items() if r.state and r.state.name == "AwaitingDeposit"}
+        pending = {o for o in pending if run_ids.get(o) not in waiting}
+        time.sleep(0.5)
 
 
 def main(orders: int, prefect_port: int, rate: float = 0.0) -> None:
