@@ -82,13 +82,20 @@ def serve_flows(
             tags=spec.get("tags") or [],
             parameters=spec.get("parameters") or {},
             schedules=_schedules(spec, interval_overrides or {}),
-            concurrency_limit=spec.get("concurrency_limit"),
+            concurrency_limit=_concurrency(spec.get("concurrency_limit")),
             enforce_parameter_schema=True,
         )
     try:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal):
         return
+
+
+def _concurrency(value: Any) -> Any:
+    """prefect.yaml's `concurrency_limit`: a number, or `{limit, collision_strategy}`."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+    return ConcurrencyLimitConfig.model_validate(value) if isinstance(value, dict) else value
 
 
 #: Imported once by the fork server so each flow run starts warm (prefect alone costs ~1 s).
