@@ -21,7 +21,12 @@ from db.audit import history
 from db.session import session_scope
 from domain.calendar import SEOUL
 from tests import runs
-from tests.fixtures.group import TEST_SLA_SECONDS, customer_pays, group_order_payload
+from tests.fixtures.group import (
+    TEST_SLA_SECONDS,
+    customer_pays,
+    group_order_payload,
+    pg_payments,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -304,6 +309,4 @@ def _sweep() -> dict[str, Any]:
 
 
 def group_pg_payments(pg: Any, order_no: str) -> list[dict[str, Any]]:
-    r = httpx.get(f"{pg.base_url}/_sandbox/payments", timeout=10)
-    r.raise_for_status()
-    return [p for p in r.json() if str(p["orderId"]).startswith(order_no)]
+    return [p for p in pg_payments(pg.base_url) if str(p["orderId"]).startswith(order_no)]

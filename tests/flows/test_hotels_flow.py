@@ -30,7 +30,8 @@ from tasks.hotels import register_booking
 from tasks.hotels_voucher import load_chat
 from tasks.hotels_watch import chase_hotels, poll_charges, read_replies, wake_runs
 from tests import runs
-from tests.fixtures.hotels import hotel_booking
+from tests.fixtures.group import pg_payments
+from tests.fixtures.hotels import hotel_booking, refund_lines, traveller_paid
 from travelops.cardsafety import card_vault
 
 DEPLOYMENT = "issue-hotel-vcc/issue-hotel-vcc"
@@ -64,12 +65,17 @@ def _cards_at_issuer(sandbox: dict[str, Any], booking_no: str) -> int:
     return len(httpx.get(f"{url}/_sandbox/cards", params={"booking_reference": booking_no}).json())
 
 
-def _history(run_id: str) -> set[str]:
-    """Every state name the run has been in (the API's state history)."""
+def _states(run_id: str) -> list[Any]:
+    """Every state the run has been in, oldest first (the API's state history)."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        return {st.name for st in client.read_flow_run_states(UUID(run_id)) if st.name}
+        return sorted(client.read_flow_run_states(UUID(run_id)), key=lambda st: st.timestamp)
+
+
+def _history(run_id: str) -> set[str]:
+    """The names of every state the run has been in."""
+    return {st.name for st in _states(run_id) if st.name}
 
 
 def _pass() -> list[Any]:
@@ -238,7 +244,8 @@ def test_every_hotel_type_and_ops_path_end_to_end(served: str, sandbox: dict[str
     _behave(sandbox, nos["slow"], mode="slow", style="ko_quoted")
     _behave(sandbox, nos["resend"], mode="silent")
     paid = {"sold_out": "335000", "sale_cancel": "600000", "sale_proceed": "700000"}
-    pay_keys = {name: _traveller_paid(sandbox, nos[name], int(paid[name])) for name in paid}
+    pg_url = sandbox["services"]["group_pg"]["url"]
+    pay_keys = {name: traveller_paid(pg_url, nos[name], int(paid[name])) for name in paid}
     docs = {
         "sold_out": hotel_booking(nos["sold_out"], hotel_code="SPN-CRL", room_type="STD",
                                   check_in="2027-02-13", check_out="2027-02-15",
@@ -297,17 +304,18 @@ def test_every_hotel_type_and_ops_path_end_to_end(served: str, sandbox: dict[str
     assert cards == {name: 0 if name in ("sold_out", "sale_cancel") else 1 for name in kinds}
 
     # refunds: in full through the gateway, once, and the ledger's refund account nets to zero
-    payments = {p["paymentKey"]: p for p in httpx.get(
-        f"{sandbox['services']['group_pg']['url']}/_sandbox/payments").json()}  # fmt: skip
+    payments = {p["paymentKey"]: p for p in pg_payments(pg_url)}
     for name in ("sold_out", "sale_cancel"):
         p = payments[pay_keys[name]]
         assert p["status"] == "CANCELED"
         [cancel] = p["cancels"]
         assert cancel["idempotencyKey"] == f"hotel-vcc:{nos[name]}:refund"
         assert cancel["cancelAmount"] == int(paid[name])
-        assert _refund_balance(nos[name]) == (0, 2)
+        lines = refund_lines(nos[name])
+        assert (sum(lines), len(lines)) == (0, 2)
     assert payments[pay_keys["sale_proceed"]]["status"] == "DONE"
-    assert _refund_balance(nos["sale_proceed"]) == (0, 0)
+    lines = refund_lines(nos["sale_proceed"])
+    assert (sum(lines), len(lines)) == (0, 0)
     assert "AwaitingOpsDecision" in seen["sale_proceed"]
     with session_scope() as s:
         trail = [(t.from_status, t.to_status, t.actor) for t in history(
@@ -343,11 +351,7 @@ def test_every_hotel_type_and_ops_path_end_to_end(served: str, sandbox: dict[str
 
 def _pause_keys(run_id: str) -> list[str]:
     """The pause keys of the run's suspensions, oldest first."""
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        states = sorted(client.read_flow_run_states(UUID(run_id)), key=lambda st: st.timestamp)
-    return [str(st.state_details.pause_key) for st in states if st.is_paused()]
+    return [str(st.state_details.pause_key) for st in _states(run_id) if st.is_paused()]
 
 
 @pytest.mark.slow
@@ -408,28 +412,6 @@ def _explain(booking_no: str) -> list[str]:
                  for t in history(s, "hotel_bookings", booking_no)]  # fmt: skip
         b = s.get(HotelBooking, booking_no)
         return [*trail, repr(b.details if b else None)]
-
-
-def _traveller_paid(sandbox: dict[str, Any], booking_no: str, amount: int) -> str:
-    """The traveller's payment for the booking, made in the web shop through the gateway."""
-    r = httpx.post(f"{sandbox['services']['group_pg']['url']}/_sandbox/payments",
-                   json={"orderId": f"{booking_no}-H", "amount": amount,
-                         "orderName": "호텔 예약", "customerName": "KIM MINJI"})  # fmt: skip
-    r.raise_for_status()
-    return str(r.json()["paymentKey"])
-
-
-def _refund_balance(booking_no: str) -> tuple[int, int]:
-    """(sum, count) of the booking's lines in the traveller-refund book."""
-    from db.models.core import LedgerEntry
-
-    with session_scope() as s:
-        rows = s.scalars(
-            select(LedgerEntry.amount_minor).where(
-                LedgerEntry.book == "hotel_refunds", LedgerEntry.business_key == booking_no
-            )
-        ).all()
-    return sum(rows), len(rows)
 
 
 def _send_unmatched(sandbox: dict[str, Any]) -> None:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import select
 
 import tasks.hotels
-from db.models.core import LedgerEntry
-from db.session import session_scope
 from domain.errors import AmbiguousOutcome
 from tasks.hotels import close_booking, register_booking
-from tests.fixtures.hotels import hotel_booking
+from tests.fixtures.hotels import hotel_booking, refund_lines, traveller_paid
 
 
 @pytest.fixture
@@ -24,23 +20,9 @@ def refunds_to(monkeypatch: pytest.MonkeyPatch, group_pg: Any) -> Any:
 
 
 def _paid_booking(pg: Any, booking_no: str, amount: int = 754000) -> str:
-    r = httpx.post(f"{pg.base_url}/_sandbox/payments", timeout=10,
-                   json={"orderId": f"{booking_no}-H", "amount": amount})  # fmt: skip
-    r.raise_for_status()
-    key = str(r.json()["paymentKey"])
+    key = traveller_paid(pg.base_url, booking_no, amount)
     register_booking.fn(hotel_booking(booking_no, paid_amount=str(amount), payment_key=key), None)
     return key
-
-
-def _refund_lines(booking_no: str) -> list[int]:
-    with session_scope() as s:
-        return list(
-            s.scalars(
-                select(LedgerEntry.amount_minor)
-                .where(LedgerEntry.book == "hotel_refunds", LedgerEntry.business_key == booking_no)
-                .order_by(LedgerEntry.id)
-            )
-        )
 
 
 def test_sold_out_refunds_in_full_once_and_a_rerun_refunds_nothing(
@@ -54,7 +36,7 @@ def test_sold_out_refunds_in_full_once_and_a_rerun_refunds_nothing(
     assert p["status"] == "CANCELED"
     assert [c["cancelAmount"] for c in p["cancels"]] == [754000]
     assert p["cancels"][0]["cancelReason"].startswith("예약마감")
-    assert _refund_lines(booking_no) == [754000, -754000]  # due, then refunded: nets to zero
+    assert refund_lines(booking_no) == [754000, -754000]  # due, then refunded: nets to zero
 
 
 def test_refund_answered_500_after_acting_is_looked_up_not_repeated(
@@ -64,10 +46,10 @@ def test_refund_answered_500_after_acting_is_looked_up_not_repeated(
     pg_faults("fail_after", f"/v1/payments/{key}/cancel")
     with pytest.raises(AmbiguousOutcome):
         close_booking.fn(booking_no, "cancelled", "ops cancelled")
-    assert _refund_lines(booking_no) == [335000]  # due; the gateway's answer was lost
+    assert refund_lines(booking_no) == [335000]  # due; the gateway's answer was lost
     assert close_booking.fn(booking_no, "cancelled", "ops cancelled")["refund"] == "refunded"
     assert len(refunds_to.get_payment(key)["cancels"]) == 1
-    assert _refund_lines(booking_no) == [335000, -335000]
+    assert refund_lines(booking_no) == [335000, -335000]
 
 
 def test_a_refund_the_gateway_refuses_is_kept_for_ops(
@@ -76,7 +58,7 @@ def test_a_refund_the_gateway_refuses_is_kept_for_ops(
     key = _paid_booking(refunds_to, booking_no, 400000)
     refunds_to.cancel(key, 400000, "refunded by hand at the PG", "by-hand-" + booking_no)
     assert close_booking.fn(booking_no, "sold_out", "hotel declined")["refund"] == "refused"
-    assert _refund_lines(booking_no) == [400000]  # still due on the ledger, for ops
+    assert refund_lines(booking_no) == [400000]  # still due on the ledger, for ops
     b = tasks.hotels.read_booking(booking_no)
     assert "refund refused by the gateway" in b["status_reason"]
     assert b["refund"]["status"] == "refused"
@@ -87,4 +69,4 @@ def test_a_booking_paid_outside_the_gateway_leaves_the_refund_due(
 ) -> None:
     register_booking.fn(hotel_booking(booking_no), None)
     assert close_booking.fn(booking_no, "sold_out", "hotel declined")["refund"] == "due"
-    assert _refund_lines(booking_no) == [754000]
+    assert refund_lines(booking_no) == [754000]
