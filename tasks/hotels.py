@@ -404,8 +404,9 @@ def refund_traveller(booking_no: str, refund: dict[str, Any], status: str) -> st
     except BusinessRuleError as exc:  # refused for good (e.g. already cancelled at the PG)
         with session_scope() as s:
             b = _booking(s, booking_no)
-            b.status_reason = f"{b.status_reason}; refund refused by the gateway: {exc}"
-            _update_details(b, refund={"status": "refused", "reason": str(exc)})
+            if ((b.details or {}).get("refund") or {}).get("status") != "refused":  # said once
+                b.status_reason = f"{b.status_reason}; refund refused by the gateway: {exc}"
+                _update_details(b, refund={"status": "refused", "reason": str(exc)})
         return "refused"
     paid = {**refund, "transaction_key": outcome.provider_ref}
     with session_scope() as s:
