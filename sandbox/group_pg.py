@@ -309,6 +309,22 @@ def build_app(state: PgState) -> FastAPI:
     return app
 
 
+def record_paid_payment(base_url: str, order_id: str, amount: int, customer: str) -> str:
+    """Client of `POST /_sandbox/payments`: a payment already made; returns its paymentKey."""
+    r = httpx.post(f"{base_url}/_sandbox/payments", timeout=10,
+                   json={"orderId": order_id, "amount": amount,
+                         "orderName": "호텔 예약", "customerName": customer})  # fmt: skip
+    r.raise_for_status()
+    return str(r.json()["paymentKey"])
+
+
+def list_payments(base_url: str) -> list[dict[str, Any]]:
+    """Client of `GET /_sandbox/payments`: every payment the sandbox PG holds."""
+    r = httpx.get(f"{base_url}/_sandbox/payments", timeout=10)
+    r.raise_for_status()
+    return list(r.json())
+
+
 async def start_group_pg(ctx: SandboxContext, stack: AsyncExitStack, port: int) -> dict[str, Any]:
     state = PgState(
         str(ctx.options.get("group_pg_secret_key", SECRET_KEY)),

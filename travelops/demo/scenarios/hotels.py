@@ -64,6 +64,7 @@ def run(ctx: DemoContext) -> ScenarioResult:
 
     from db.models.hotels import HotelBooking, VirtualCard
     from db.session import session_scope
+    from sandbox.group_pg import list_payments, record_paid_payment
 
     hotels_url = ctx.service_url("hotels")
     stamp = f"{int(time.time()) % 1_000_000:06d}"
@@ -85,14 +86,9 @@ def run(ctx: DemoContext) -> ScenarioResult:
     pg_url = ctx.service_url("group_pg")
     payment_keys = {}
     for name, doc in docs.items():  # the travellers paid in the web shop, through the PG
-        paid = httpx.post(
-            f"{pg_url}/_sandbox/payments",
-            json={"orderId": f"{numbers[name]}-H", "amount": int(doc["paid_amount"]),
-                  "orderName": "호텔 예약", "customerName": doc["guests"][0]["name"]},
-            timeout=10,
-        )  # fmt: skip
-        paid.raise_for_status()
-        payment_keys[name] = paid.json()["paymentKey"]
+        payment_keys[name] = record_paid_payment(
+            pg_url, f"{numbers[name]}-H", int(doc["paid_amount"]), doc["guests"][0]["name"]
+        )
     run_ids = {}
     for name, doc in docs.items():
         flow_run = run_deployment(
@@ -144,8 +140,7 @@ def run(ctx: DemoContext) -> ScenarioResult:
         "declined": "sold_out",
     }
     got = {name: statuses[numbers[name]] for name in docs}
-    payments = httpx.get(f"{pg_url}/_sandbox/payments", timeout=10).json()
-    refunded = {p["paymentKey"] for p in payments if p["status"] == "CANCELED"}
+    refunded = {p["paymentKey"] for p in list_payments(pg_url) if p["status"] == "CANCELED"}
     refunds = {name for name, key in payment_keys.items() if key in refunded}
     ok = (
         got == expected
