@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 import threading
 from typing import Any
 
@@ -32,18 +34,29 @@ _clients: dict[int, httpx.Client] = {}
 _clients_lock = threading.Lock()
 
 
+@functools.cache
+def provider_tls_context() -> ssl.SSLContext:
+    """The verified TLS context of provider calls, built from the CA bundle once per process —
+    20–40 ms of CPU each time. The flow-run fork server builds it (`travelops.warm`), so a run
+    forked from it does not."""
+    return httpx.create_ssl_context()
+
+
 def shared_client() -> httpx.Client:
     """This process's HTTP client for provider calls (thread-safe; one per process, so a forked
-    run never shares a parent's). Building a client builds a TLS context from the CA bundle,
-    20–40 ms of CPU: per request that was a third of a hotel run. No keep-alive: every request
-    gets a fresh connection, so a server-closed idle socket can never make a write ambiguous."""
+    run never shares a parent's connections). Per request, building a client (and its TLS
+    context) was a third of a hotel run. No keep-alive: every request gets a fresh connection,
+    so a server-closed idle socket can never make a write ambiguous."""
     pid = os.getpid()
     client = _clients.get(pid)
     if client is None:
         with _clients_lock:
             client = _clients.get(pid)
             if client is None:
-                client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+                client = httpx.Client(
+                    verify=provider_tls_context(),
+                    limits=httpx.Limits(max_keepalive_connections=0),
+                )
                 _clients.clear()
                 _clients[pid] = client
     return client
