@@ -30,11 +30,14 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: two deferred transactions that both read then write
-        # would otherwise fail with SQLITE_BUSY instead of waiting for each other.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # would otherwise fail with SQLITE_BUSY instead of waiting for each other. A read-only
+        # unit of work (`read_scope`) does not write: it reads its WAL snapshot without waiting.
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 _ENGINES: dict[str, Engine] = {}
+_READ_ONLY = "travelops_read_only"
 
 
 def engine_for(url: str) -> Engine:
@@ -60,9 +63,11 @@ def get_engine(url: str | None = None) -> Engine:
     return engine_for(url or core_settings().resolved_database_url)
 
 
-@lru_cache(maxsize=8)
-def _factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine_for(url), expire_on_commit=False)
+@lru_cache(maxsize=16)
+def _factory(url: str, read_only: bool = False) -> sessionmaker[Session]:
+    engine = engine_for(url)
+    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager
@@ -76,6 +81,18 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def read_scope(url: str | None = None) -> Iterator[Session]:
+    """A unit of work that only reads, and never commits. On SQLite it does not queue behind the
+    writers for the write lock (WAL: it reads the last committed state)."""
+    session = _factory(url or core_settings().resolved_database_url, read_only=True)()
+    try:
+        yield session
+    finally:
+        session.rollback()
         session.close()
 
 

@@ -38,6 +38,7 @@ from tasks.hotels import (
     record_ops_decision,
     record_sale_review,
     register_booking,
+    registered_booking,
     send_hotel_mail,
     set_status,
     set_waiting,
@@ -169,7 +170,7 @@ async def _sale_review(no: str, sale: dict[str, Any], run_id: str | None) -> boo
 async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
     """Steps 1–14 of spec/hotel-vcc.md for one booking."""
     run_id = str(flow_run.id) if flow_run.id else None
-    b = register_booking(booking, run_id)  # 1. intake
+    b = registered_booking(booking, run_id) or register_booking(booking, run_id)  # 1. intake
     no = b["booking_no"]
     if b["flow_run_id"] and run_id and b["flow_run_id"] != run_id:
         return {"booking_no": no, "status": b["status"], "note": f"run {b['flow_run_id']} has it"}

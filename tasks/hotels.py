@@ -26,7 +26,7 @@ from blocks.hotels import CardIssuer, IssuedCard
 from db.audit import transition
 from db.ledger import post_entries
 from db.models.hotels import Hotel, HotelBooking, HotelFxRate, RoomChartDay, VirtualCard
-from db.session import session_scope
+from db.session import read_scope, session_scope
 from db.types import utcnow
 from domain import hotels as dom
 from domain.errors import BusinessRuleError, InvalidInput
@@ -215,8 +215,19 @@ def register_booking(doc: dict[str, Any], flow_run_id: str | None) -> dict[str, 
 
 
 def read_booking(booking_no: str) -> dict[str, Any]:
-    with session_scope() as s:
+    with read_scope() as s:
         return snapshot(_booking(s, booking_no))
+
+
+def registered_booking(doc: dict[str, Any], flow_run_id: str | None) -> dict[str, Any] | None:
+    """The booking of `doc` if its intake is recorded already for this run (a re-execution after
+    a wait), else None: then `register_booking` validates and records it."""
+    no = doc.get("booking_no") if isinstance(doc, dict) else None
+    if not isinstance(no, str) or not no:
+        return None
+    with read_scope() as s:
+        b = s.get(HotelBooking, no)
+        return snapshot(b) if b is not None and b.flow_run_id == flow_run_id else None
 
 
 def _request(b: HotelBooking) -> dom.BookingRequest:

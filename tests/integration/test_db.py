@@ -257,3 +257,37 @@ def test_crashed_claim_is_taken_over_after_its_lease(db_url: str) -> None:
     )
     assert outcome.result["found"] is True
     assert issuer.calls == 0
+
+
+def test_read_scope_reads_while_a_writer_holds_the_lock_and_never_commits(db_url: str) -> None:
+    from db.session import read_scope
+
+    order_no = _order()
+    writing = threading.Event()
+    release = threading.Event()
+
+    def writer() -> None:
+        with session_scope() as s:
+            row = s.get(GroupOrder, order_no)
+            assert row is not None
+            row.party_size = 9
+            s.flush()  # the row is written, the transaction (and on SQLite the lock) still open
+            writing.set()
+            release.wait(10)
+
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(writer)
+        assert writing.wait(10)
+        started = datetime.now(UTC)
+        with read_scope() as s:
+            row = s.get(GroupOrder, order_no)
+            assert row is not None
+            assert row.party_size == 6  # the last committed state, read without waiting
+            row.status = "deposit_paid"  # changed in the session: never committed
+        assert datetime.now(UTC) - started < timedelta(seconds=2)
+        release.set()
+        done.result(10)
+    with session_scope() as s:
+        row = s.get(GroupOrder, order_no)
+        assert row is not None
+        assert (row.party_size, row.status) == (9, "quoted")
