@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
+import os
 import sys
 import types
 from collections.abc import Sequence
@@ -71,6 +72,12 @@ def serve_flows(
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
+    # What every API client of every run would otherwise ask the server again: this process
+    # checks the server's API version, and whether it wants CSRF tokens, once. The runs it starts
+    # (its children, the same install, the same server) inherit the answers as settings.
+    os.environ["PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED"] = "false"
+    if not asyncio.run(_server_wants_csrf_tokens()):
+        os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] = "false"
     runner = Runner(pause_on_shutdown=True, limit=limit)
     for spec in read_deployments():
         if only and spec["name"] not in only:
@@ -89,6 +96,23 @@ def serve_flows(
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal):
         return
+
+
+async def _server_wants_csrf_tokens() -> bool:
+    """False when the server says CSRF protection is disabled (Prefect's default), as Prefect's
+    client concludes itself, per client, from the same answer."""
+    from uuid import uuid4
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    async with get_client() as client:
+        try:
+            await client.request("GET", "/csrf-token", params={"client": str(uuid4())})
+        except PrefectHTTPStatusError as exc:
+            disabled = exc.response.status_code == 422 and "disabled" in exc.response.text
+            return not disabled
+    return True
 
 
 def _concurrency(value: Any) -> Any:

@@ -40,3 +40,12 @@ def test_same_key_schedules_one_run_which_can_be_cancelled(served: str) -> None:
     assert runs.flow_run(first).state.name == "Cancelled"  # type: ignore[union-attr]
     assert _cancel(first) is False  # not scheduled any more
     assert _resume(first) is False  # a run that is not paused is left alone
+
+
+def test_the_worker_asks_once_whether_the_server_wants_csrf_tokens(prefect_api: str) -> None:
+    import asyncio
+
+    from travelops.serve import _server_wants_csrf_tokens
+
+    # Prefect's default: CSRF protection off. The runs the worker starts then skip asking.
+    assert asyncio.run(_server_wants_csrf_tokens()) is False
