@@ -9,6 +9,7 @@ import sys
 import types
 from collections.abc import Sequence
 from datetime import timedelta
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 from prefect import Flow
 from prefect.schedules import Schedule
 
+from travelops.forkserver import ForkServerContext
 from travelops.settings import PROJECT_ROOT
 
 
@@ -168,13 +170,11 @@ def use_forkserver(preload: Sequence[str] | None = None) -> None:
         preload = [*FORKSERVER_PRELOAD, "travelops.warm"]
     import prefect.flow_engine as engine
 
-    ctx = multiprocessing.get_context("forkserver")
+    ctx = ForkServerContext()
     ctx.set_forkserver_preload(list(preload))
     engine.multiprocessing = types.SimpleNamespace(  # type: ignore[assignment]
         get_context=lambda method=None: ctx, context=multiprocessing.context
     )
     # Start it now, not with the first run: the preload takes seconds, and the worker should
     # announce its deployments only once it can start runs at full speed.
-    from multiprocessing import forkserver
-
     forkserver.ensure_running()
