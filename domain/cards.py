@@ -8,6 +8,10 @@ MASK_DOT = "•"
 
 # 13–19 digits, optionally grouped by single spaces or dashes, not glued to other digits.
 _PAN_RE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# Our booking numbers, BK-YYYYMMDD-NNNNNN: a date and a serial that pass Luhn one time in ten,
+# never a card number (no issuer groups 8 + 6 digits behind "BK").
+_BOOKING_PREFIX = re.compile(r"(?i)BK[-_ ]?$")
+_BOOKING_DIGITS = re.compile(r"\d{8}[-_ ]?\d{3,6}")
 # A CVC/CVV/CSC label followed by 3–4 digits: "CVC: 123", "cvv=1234", "보안코드 123".
 _CVC_RE = re.compile(
     r"(?i)(\b(?:cvc2?|cvv2?|csc|cid|security\s*code)\b|보안\s*코드)(\s*[:=#]?\s*[\"']?)(\d{3,4})(?!\d)"
@@ -57,6 +61,9 @@ def mask_card_data(text: str) -> str:
 
     def _pan(match: re.Match[str]) -> str:
         candidate = match.group(0)
+        before = text[max(0, match.start() - 3) : match.start()]
+        if _BOOKING_DIGITS.fullmatch(candidate) and _BOOKING_PREFIX.search(before):
+            return candidate
         return mask_pan(candidate) if luhn_valid(candidate) else candidate
 
     masked = _PAN_RE.sub(_pan, text)

@@ -22,6 +22,9 @@ CANARY = "5555555555554444"
             "booking BK-20261122-0042, order 2026112200420001",
         ),
         ("phone 010-1234-5678", "phone 010-1234-5678"),
+        ("Flow run 'BK-20261125-000178'", "Flow run 'BK-20261125-000178'"),  # Luhn-valid digits
+        ("bk 20261125 000178 / 5555555555554444", "bk 20261125 000178 / 5555 •••• •••• 4444"),
+        ("ref 20261125-000178", "ref 2026 •••• •• 0178"),  # without BK it may be a card
     ],
 )
 def test_mask_card_data(text: str, expected: str) -> None:
