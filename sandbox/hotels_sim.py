@@ -115,7 +115,6 @@ class HotelSimulator:
         self.behaviour: dict[str, dict[str, Any]] = {
             k.lower(): v for k, v in conf["hotels"].items()
         }
-        self.seen: set[str] = set()
         self.log: list[dict[str, Any]] = []
         self.pending: list[tuple[float, dict[str, Any]]] = []
         self.replied: dict[str, EmailMessage] = {}  # booking → the sheet, for slow hotels
@@ -130,12 +129,8 @@ class HotelSimulator:
     # mail in -----------------------------------------------------------------------------------
     def scan(self) -> None:
         for address in list(self.hotels):
-            box = self.ctx.store.maildir(address)
-            for key in list(box.keys()):
-                if (address, key) in self.seen:  # type: ignore[comparison-overlap]
-                    continue
-                self.seen.add((address, key))  # type: ignore[arg-type]
-                msg = email.message_from_bytes(bytes(box[key]), policy=email.policy.default)
+            for _key, raw in self.ctx.store.take_new(address):
+                msg = email.message_from_bytes(raw, policy=email.policy.default)
                 assert isinstance(msg, EmailMessage)
                 self.handle(address, msg)
 

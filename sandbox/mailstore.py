@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import threading
 from pathlib import Path
 
@@ -63,6 +64,22 @@ class MailStore:
 
     def deliver(self, address: str, raw: bytes, folder: str | None = None) -> str:
         return str(self.maildir(address, folder).add(raw))
+
+    def take_new(self, address: str) -> list[tuple[str, bytes]]:
+        """The INBOX messages not read yet, marked read (moved from new/ to cur/ with the S flag,
+        as a mail client does): each is returned once, and a pass costs what arrived, not what
+        the mailbox holds."""
+        box = self.root / self.ensure_user(address)
+        if not (box / "new").is_dir():
+            return []
+        out = []
+        for entry in sorted(os.scandir(box / "new"), key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue
+            raw = Path(entry.path).read_bytes()
+            os.rename(entry.path, box / "cur" / f"{entry.name}:2,S")
+            out.append((entry.name.split(":", 1)[0], raw))
+        return out
 
     def users(self) -> list[str]:
         with self._lock:

@@ -139,3 +139,25 @@ def test_simulated_hotel_confirms_with_a_voucher(sandbox: dict[str, Any]) -> Non
     [pdf] = [p for p in reply.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert pdf.get_content().startswith(b"%PDF")
     assert timedelta(seconds=0) < timedelta(seconds=20)
+
+
+def test_simulated_hotels_take_each_message_once_and_keep_it_listed(tmp_path: Any) -> None:
+    import mailbox
+
+    from sandbox.mailstore import MailStore
+
+    store = MailStore(tmp_path, "pw")
+    hotel = "reservations@example.com"
+    for n in (1, 2):
+        store.deliver(hotel, f"Subject: sheet {n}\r\n\r\nbody\r\n".encode())
+    taken = store.take_new(hotel)
+    assert sorted(raw.split(b"\r\n", 1)[0] for _key, raw in taken) == [
+        b"Subject: sheet 1",
+        b"Subject: sheet 2",
+    ]
+    assert store.take_new(hotel) == []  # read: not taken again
+    store.deliver(hotel, b"Subject: sheet 3\r\n\r\nbody\r\n")
+    assert len(store.take_new(hotel)) == 1
+    box = mailbox.Maildir(tmp_path / hotel)
+    assert len(box) == 3  # still in the mailbox, as read mail (what IMAP and the admin API see)
+    assert all("S" in message.get_flags() for message in box)
