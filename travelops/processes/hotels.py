@@ -137,12 +137,13 @@ def _bench(
     stack: Any, n: int, interval: float, json: Any, statistics: Any, time: Any
 ) -> dict[str, Any]:
     import httpx
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from sqlalchemy import select
 
     from db.migrate import upgrade
     from db.models.hotels import HotelBooking
-    from db.session import session_scope
+    from db.session import read_scope
     from travelops.blocks_setup import ensure_card_key, register_block_types, save_sandbox_documents
     from travelops.serve import read_deployments
 
@@ -166,24 +167,23 @@ def _bench(
     ).raise_for_status()
     numbers = [f"BK-20261125-{i:06d}" for i in range(n)]  # a fresh stack: fresh numbers
     started = time.monotonic()
-    for no in numbers:
-        doc = {
-            "booking_no": no,
-            "hotel_code": "GUM-HBR",
-            "room_type": "DLX",
-            "check_in": "2027-03-10",
-            "check_out": "2027-03-13",
-            "guests": [{"name": "KIM MINJI"}, {"name": "LEE JUNHO"}],
-            "paid_amount": "754000",
-            "paid_currency": "KRW",
-            "paid_at": "2026-11-20T03:00:00+00:00",
-        }
-        run_deployment(
-            "issue-hotel-vcc/issue-hotel-vcc",
-            parameters={"booking": doc},
-            timeout=0,
-            idempotency_key=no,
-        )
+    with get_client(sync_client=True) as client:  # as an intake would: one client, one lookup
+        deployment = client.read_deployment_by_name("issue-hotel-vcc/issue-hotel-vcc")
+        for no in numbers:
+            doc = {
+                "booking_no": no,
+                "hotel_code": "GUM-HBR",
+                "room_type": "DLX",
+                "check_in": "2027-03-10",
+                "check_out": "2027-03-13",
+                "guests": [{"name": "KIM MINJI"}, {"name": "LEE JUNHO"}],
+                "paid_amount": "754000",
+                "paid_currency": "KRW",
+                "paid_at": "2026-11-20T03:00:00+00:00",
+            }
+            client.create_flow_run_from_deployment(
+                deployment.id, parameters={"booking": doc}, idempotency_key=no
+            )
     deadline = started + max(600.0, n * 6.0)
     rows: list[Any] = []
     last_pass = 0.0
@@ -191,7 +191,7 @@ def _bench(
         if time.monotonic() - last_pass >= interval:  # the watcher's schedule, driven from here
             run_deployment("watch-hotel-mailbox/watch-hotel-mailbox", timeout=0)
             last_pass = time.monotonic()
-        with session_scope() as s:
+        with read_scope() as s:
             rows = list(
                 s.execute(
                     select(
