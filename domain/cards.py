@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 
+from domain.hotels import BOOKING_NO_RE
+
 MASK_DOT = "•"
 
 # 13–19 digits, optionally grouped by single spaces or dashes, not glued to other digits.
 _PAN_RE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-# Our booking numbers, BK-YYYYMMDD-NNNNNN: a date and a serial that pass Luhn one time in ten,
-# never a card number (no issuer groups 8 + 6 digits behind "BK").
-_BOOKING_PREFIX = re.compile(r"(?i)BK[-_ ]?$")
-_BOOKING_DIGITS = re.compile(r"\d{8}[-_ ]?\d{3,6}")
 # A CVC/CVV/CSC label followed by 3–4 digits: "CVC: 123", "cvv=1234", "보안코드 123".
 _CVC_RE = re.compile(
     r"(?i)(\b(?:cvc2?|cvv2?|csc|cid|security\s*code)\b|보안\s*코드)(\s*[:=#]?\s*[\"']?)(\d{3,4})(?!\d)"
@@ -59,10 +57,13 @@ def mask_card_data(text: str) -> str:
     if not text:
         return text
 
+    # Our booking numbers (BK-YYYYMMDD-NNNNNN): a date and a serial that pass Luhn one time in
+    # ten, never a card number. Digits wholly inside one are left alone.
+    bookings = [m.span() for m in BOOKING_NO_RE.finditer(text)]
+
     def _pan(match: re.Match[str]) -> str:
         candidate = match.group(0)
-        before = text[max(0, match.start() - 3) : match.start()]
-        if _BOOKING_DIGITS.fullmatch(candidate) and _BOOKING_PREFIX.search(before):
+        if any(start <= match.start() and match.end() <= end for start, end in bookings):
             return candidate
         return mask_pan(candidate) if luhn_valid(candidate) else candidate
 
