@@ -222,8 +222,8 @@ def read_booking(booking_no: str) -> dict[str, Any]:
 def registered_booking(doc: dict[str, Any], flow_run_id: str | None) -> dict[str, Any] | None:
     """The booking of `doc` if its intake is recorded already for this run (a re-execution after
     a wait), else None: then `register_booking` validates and records it."""
-    no = doc.get("booking_no") if isinstance(doc, dict) else None
-    if not isinstance(no, str) or not no:
+    no = dom.normalize_booking_no(str(doc.get("booking_no") or ""))
+    if no is None:
         return None
     with read_scope() as s:
         b = s.get(HotelBooking, no)
