@@ -129,7 +129,7 @@ class HotelSimulator:
     # mail in -----------------------------------------------------------------------------------
     def scan(self) -> None:
         for address in list(self.hotels):
-            for _key, raw in self.ctx.store.take_new(address):
+            for raw in self.ctx.store.take_new(address):
                 msg = email.message_from_bytes(raw, policy=email.policy.default)
                 assert isinstance(msg, EmailMessage)
                 self.handle(address, msg)

@@ -65,7 +65,7 @@ class MailStore:
     def deliver(self, address: str, raw: bytes, folder: str | None = None) -> str:
         return str(self.maildir(address, folder).add(raw))
 
-    def take_new(self, address: str) -> list[tuple[str, bytes]]:
+    def take_new(self, address: str) -> list[bytes]:
         """The INBOX messages not read yet, marked read (moved from new/ to cur/ with the S flag,
         as a mail client does): each is returned once, and a pass costs what arrived, not what
         the mailbox holds."""
@@ -78,7 +78,7 @@ class MailStore:
                 continue
             raw = Path(entry.path).read_bytes()
             os.rename(entry.path, box / "cur" / f"{entry.name}:2,S")
-            out.append((entry.name.split(":", 1)[0], raw))
+            out.append(raw)
         return out
 
     def users(self) -> list[str]:

@@ -151,7 +151,7 @@ def test_simulated_hotels_take_each_message_once_and_keep_it_listed(tmp_path: An
     for n in (1, 2):
         store.deliver(hotel, f"Subject: sheet {n}\r\n\r\nbody\r\n".encode())
     taken = store.take_new(hotel)
-    assert sorted(raw.split(b"\r\n", 1)[0] for _key, raw in taken) == [
+    assert sorted(raw.split(b"\r\n", 1)[0] for raw in taken) == [
         b"Subject: sheet 1",
         b"Subject: sheet 2",
     ]
