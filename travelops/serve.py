@@ -118,7 +118,7 @@ def serialize_settings_once() -> None:
     if getattr(starter.run_flow_in_subprocess, "_settings_once", False):
         return
     start = starter.run_flow_in_subprocess
-    context_of: dict[int, tuple[Any, dict[str, Any]]] = {}
+    kept: list[tuple[Any, dict[str, Any]]] = []  # (settings context, its serialisation)
 
     def run_flow_in_subprocess(
         flow: Any, flow_run: Any = None, parameters: Any = None, wait_for: Any = None,
@@ -126,11 +126,9 @@ def serialize_settings_once() -> None:
     ) -> Any:  # fmt: skip
         if context is None and EngineContext.get() is None and TaskRunContext.get() is None:
             settings = SettingsContext.get()
-            known = context_of.get(id(settings))
-            if known is None or known[0] is not settings:
-                context_of.clear()
-                known = context_of[id(settings)] = (settings, serialize_context())
-            context = known[1]
+            if not kept or kept[0][0] is not settings:
+                kept[:] = [(settings, serialize_context())]
+            context = kept[0][1]
         return start(flow, flow_run, parameters, wait_for, context, env)
 
     as_env = Settings.to_environment_variables
