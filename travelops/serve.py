@@ -74,12 +74,7 @@ def serve_flows(
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
-    # What every API client of every run would otherwise ask the server again: this process
-    # checks the server's API version, and whether it wants CSRF tokens, once. The runs it starts
-    # (its children, the same install, the same server) inherit the answers as settings.
-    os.environ["PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED"] = "false"
-    if not asyncio.run(_server_wants_csrf_tokens()):
-        os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] = "false"
+    prepare_worker_environment()
     serialize_settings_once()
     runner = Runner(pause_on_shutdown=True, limit=limit)
     for spec in read_deployments():
@@ -101,6 +96,23 @@ def serve_flows(
         return
 
 
+def prepare_worker_environment() -> None:
+    """Ask the server once what every API client of every run would otherwise ask it again.
+
+    This process checks the server's API version, and whether it wants CSRF tokens; the runs it
+    starts (its children, the same install, the same server) inherit the answers as settings.
+    Called before the fork server starts, so that the settings it builds for its runs
+    (`travelops.run_settings`) are read from the environment the runs will have.
+    """
+    import asyncio
+
+    if os.environ.get("PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED") == "false":
+        return  # asked already
+    os.environ["PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED"] = "false"
+    if not asyncio.run(_server_wants_csrf_tokens()):
+        os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] = "false"
+
+
 def serialize_settings_once() -> None:
     """Serialise this process's Prefect settings once, not for every run it starts.
 
@@ -115,6 +127,8 @@ def serialize_settings_once() -> None:
     from prefect.context import EngineContext, SettingsContext, TaskRunContext, serialize_context
     from prefect.settings.models.root import Settings
 
+    from travelops.run_settings import reuse_settings_in_runs, without_settings_context
+
     if getattr(starter.run_flow_in_subprocess, "_settings_once", False):
         return
     start = starter.run_flow_in_subprocess
@@ -128,7 +142,7 @@ def serialize_settings_once() -> None:
             settings = SettingsContext.get()
             if not kept or kept[0][0] is not settings:
                 kept[:] = [(settings, serialize_context())]
-            context = kept[0][1]
+            context = without_settings_context(kept[0][1], settings.settings)
         return start(flow, flow_run, parameters, wait_for, context, env)
 
     as_env = Settings.to_environment_variables
@@ -149,6 +163,7 @@ def serialize_settings_once() -> None:
             known = env_of[key] = (self, env)
         return dict(known[1])
 
+    reuse_settings_in_runs()
     run_flow_in_subprocess._settings_once = True  # type: ignore[attr-defined]
     starter.run_flow_in_subprocess = run_flow_in_subprocess  # type: ignore[assignment]
     Settings.to_environment_variables = to_environment_variables  # type: ignore[method-assign]
@@ -193,6 +208,10 @@ FORKSERVER_PRELOAD: tuple[str, ...] = (
     "rich._emoji_codes",  # imported lazily by the first rich log line of each run
     "prefect.utilities.visualization",  # imported lazily by each flow call (graphviz)
     "pypdf",  # imported lazily by the hotel voucher's text check
+    "pypdf.filters",  # … and these by its first PdfReader (pypdf._configuration)
+    "pypdf.xmp",
+    "prefect._internal.observers",  # imported by each deployment run's suspension observer
+    "sqlite3",  # imported by each run's first SQLAlchemy engine on SQLite
 )
 
 

@@ -1,8 +1,9 @@
 """Imported once by the flow-run fork server (`serve.use_forkserver`): every served flow's module.
 
 What each run would otherwise redo in its own process is done here once, before the fork: the
-imports of the flows (PyMuPDF, the tasks, the domain) and SQLAlchemy's mapper configuration
-(done lazily by the first query of each process otherwise). Prefect's API clients share one
+imports of the flows (PyMuPDF, the tasks, the domain), SQLAlchemy's mapper configuration
+(done lazily by the first query of each process otherwise) and Prefect's settings
+(`travelops.run_settings`). Prefect's API clients share one
 verified TLS context per process (`travelops.api_tls`) and the provider calls theirs
 (`blocks.http.provider_tls_context`): each run inherits them built.
 
@@ -19,10 +20,12 @@ from sqlalchemy.orm import configure_mappers
 
 from blocks.http import provider_tls_context
 from travelops.api_tls import share_api_tls_contexts
+from travelops.run_settings import build_settings_for_runs
 from travelops.serve import flow_modules
 
 share_api_tls_contexts()
 provider_tls_context()
+build_settings_for_runs()
 
 for _module in flow_modules():
     with contextlib.suppress(Exception):

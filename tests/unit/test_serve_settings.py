@@ -28,13 +28,14 @@ def starts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def test_runs_started_with_the_same_settings_share_one_serialised_context(
-    starts: list[dict[str, Any]],
+    starts: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for _ in range(3):
         starter.run_flow_in_subprocess(object())
-    assert starts[0] is starts[1] is starts[2]
-    assert starts[0] == serialize_context()
+    assert starts[0] == starts[1] == starts[2]
+    assert starts[0] == {**serialize_context(), "settings_context": {}}  # the env carries them
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:8/api")  # the context's copy counts
         starter.run_flow_in_subprocess(object())  # new settings: serialised afresh
     assert starts[3] is not starts[0]
     assert starts[3]["settings_context"]["settings"]["api"]["url"] == "http://127.0.0.1:9/api"

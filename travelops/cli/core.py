@@ -119,8 +119,9 @@ def serve(
     ] = True,
 ) -> None:
     """Serve every deployment of prefect.yaml from this process (a single-machine worker)."""
-    from travelops.serve import serve_flows, use_forkserver
+    from travelops.serve import prepare_worker_environment, serve_flows, use_forkserver
 
+    prepare_worker_environment()  # before the fork server: its runs inherit the answers
     if fork_server:
         use_forkserver()
 
