@@ -33,7 +33,6 @@ from tasks.hotels import (
     issue_card,
     price_booking,
     read_booking,
-    record_card_fee,
     record_confirmation,
     record_ops_decision,
     record_sale_review,
@@ -45,7 +44,7 @@ from tasks.hotels import (
     today_kst,
     vnd_rate_today,
 )
-from tasks.hotels_voucher import deliver_voucher, prepare_voucher
+from tasks.hotels_voucher import send_voucher
 from tasks.hotels_watch import chase_hotels, list_quarantine, poll_charges, read_replies, wake_runs
 
 
@@ -195,10 +194,12 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
         today = today_kst().isoformat()  # a new day: wait for that day's e-mail
         await wait_until(no, "hotel_fx", "AwaitingHotelFx", f"hotel-fx-{today}",
                          lambda _b: vnd_rate_today(no) is not None)  # fmt: skip
-    fix_card_amount(no)
+    if not b["card_amount"]:
+        fix_card_amount(no)
 
     if b["inquiry_first"]:  # 7. inquiry-first hotels
-        send_hotel_mail(no, "inquiry", 1, run_id)
+        if not b["inquiry_sent"]:  # a re-execution after the wait finds it sent
+            send_hotel_mail(no, "inquiry", 1, run_id)
         b = await wait_until(no, "inquiry", "AwaitingHotelReply", "inquiry",
                              lambda b: bool(b["inquiry"]))  # fmt: skip
         if b["inquiry"]["answer"] == "declined":
@@ -206,8 +207,10 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
             return await _summary(no)
 
     while True:  # 7–8. booking sheet, wait for the reply; ops decide at the limit
-        rnd = read_booking(no)["round"]
-        send_hotel_mail(no, "sheet", rnd, run_id)
+        b = read_booking(no)
+        rnd = b["round"]
+        if b["sheet_round"] < rnd:  # a re-execution after the wait finds this round sent
+            send_hotel_mail(no, "sheet", rnd, run_id)
         b = await wait_until(
             no, "hotel_reply", "AwaitingHotelReply", f"hotel-reply-{rnd}", _settled(rnd)
         )
@@ -242,15 +245,12 @@ async def issue_hotel_vcc(booking: dict[str, Any]) -> dict[str, Any]:
     if reply.get("confirmation_no"):
         record_confirmation(no, reply["confirmation_no"], "hotel reply")
 
-    issue_card(no)  # 9–10. exactly one card, stored encrypted
-    record_card_fee(no)
+    issue_card(no)  # 9–10. exactly one card, stored encrypted; its TMC fee
     if b["split_delivery"]:  # 11. split or combined delivery
         send_hotel_mail(no, "details", 1, run_id)
     send_hotel_mail(no, "card", 1, run_id)
 
-    voucher = prepare_voucher(no, run_id)  # 12. voucher: stamp, redact, chat
-    if voucher["ok"]:
-        deliver_voucher(no)
+    send_voucher(no, run_id)  # 12. voucher: stamp, redact, chat
     if read_booking(no)["status"] == dom.CONFIRMING:
         set_status(no, dom.AWAITING_CHARGE, "card sent; waiting for the hotel's charge", run_id)
 

@@ -149,6 +149,8 @@ def snapshot(b: HotelBooking) -> dict[str, Any]:
         "decisions": details.get("decisions", {}),
         "charge": details.get("charge"),
         "voucher": details.get("voucher"),
+        "sheet_round": int(details.get("sheet_round", 0)),
+        "inquiry_sent": bool(details.get("inquiry_sent_at")),
         "refund": details.get("refund"),
         "terminal": b.status in dom.BOOKING_MACHINE.terminal,
     }
@@ -268,9 +270,10 @@ def set_waiting(booking_no: str, what: str | None) -> None:
         _booking(s, booking_no).waiting_for = what
 
 
-@task(cache_policy=NO_CACHE)
 def price_booking(booking_no: str, flow_run_id: str | None = None) -> dict[str, Any]:
-    """Rate from the contract table and the sale check at payment-time FX (steps 2–3)."""
+    """Rate from the contract table and the sale check at payment-time FX (steps 2–3).
+
+    Bookkeeping in this database only (a plain function, not a task run, like the reads)."""
     settings = hotel_settings()
     with session_scope() as s:
         b = _booking(s, booking_no)
@@ -614,6 +617,8 @@ def send_hotel_mail(
         if purpose == "sheet":
             if b.sheet_sent_at is None or round_no > 1:
                 b.sheet_sent_at = utcnow()
+            if int((b.details or {}).get("sheet_round", 0)) < round_no:
+                _update_details(b, sheet_round=round_no)
             if b.status == dom.RECEIVED:
                 transition(
                     s,
@@ -727,18 +732,14 @@ def issue_card_once(booking_no: str, issuer: CardIssuer | None = None) -> dict[s
     retry_condition_fn=retry_on_infrastructure,
 )
 def issue_card(booking_no: str) -> dict[str, Any]:
-    """Step 9–10: request the single-use card and record it encrypted (masked result)."""
+    """Step 9–10: request the single-use card, record it encrypted (masked result) and its
+    TMC virtual-payment fee (each once per booking: a retry finds them recorded)."""
     result = issue_card_once(booking_no)
+    record_card_fee(booking_no)
     get_run_logger().info("card %s for %s", result["masked"], booking_no)
     return result
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=retry_delays(2, 10, 30),
-    retry_condition_fn=retry_on_infrastructure,
-)
 def record_card_fee(booking_no: str) -> list[dict[str, Any]]:
     """The TMC virtual-payment service fee (cannot be waived), once per booking."""
     from tasks.fees import record_fee_events

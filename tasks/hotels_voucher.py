@@ -113,12 +113,6 @@ def _voucher_attachment(message_id: str) -> bytes | None:
     return None
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=retry_delays(2, 10, 30),
-    retry_condition_fn=retry_on_infrastructure,
-)
 def prepare_voucher(booking_no: str, flow_run_id: str | None = None) -> dict[str, Any]:
     """Step 12a: the hotel's PDF, stamped and without its price area; problems → needs_review."""
     with session_scope() as s:
@@ -165,12 +159,6 @@ def load_chat() -> ChatApi:
     return ChatApi.load(hotel_settings().chat, _sync=True)  # type: ignore[no-any-return, call-overload]
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=retry_delays(2, 10, 30),
-    retry_condition_fn=retry_on_infrastructure,
-)
 def deliver_voucher(booking_no: str) -> dict[str, Any]:
     """Step 12b: the clean voucher to the traveller's chat channel, once."""
     with session_scope() as s:
@@ -209,3 +197,18 @@ def deliver_voucher(booking_no: str) -> dict[str, Any]:
 
     outcome = perform_once(key, "chat_file", call, lookup)
     return dict(outcome.result)
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=retry_delays(2, 10, 30),
+    retry_condition_fn=retry_on_infrastructure,
+)
+def send_voucher(booking_no: str, flow_run_id: str | None = None) -> dict[str, Any]:
+    """Step 12: prepare the clean voucher, and deliver it when it is clean (each step once: a
+    retry finds the prepared voucher and the delivered message recorded)."""
+    voucher = prepare_voucher(booking_no, flow_run_id)
+    if not voucher["ok"]:
+        return {"voucher": voucher, "delivered": None}
+    return {"voucher": voucher, "delivered": deliver_voucher(booking_no)}

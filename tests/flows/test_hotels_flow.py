@@ -475,7 +475,7 @@ def test_uncharged_card_is_closed_after_end_date_and_grace(
 
     _behave(sandbox, booking_no, mode="silent", charge="none")
     register_booking.fn(hotel_booking(booking_no), None)
-    price_booking.fn(booking_no)
+    price_booking(booking_no)
     fix_card_amount(booking_no)
     card = issue_card_once(booking_no)
     set_status(booking_no, "confirming", "test: sheet sent")

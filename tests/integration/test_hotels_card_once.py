@@ -44,7 +44,7 @@ def _fault(sandbox: dict[str, Any], **rule: Any) -> None:
 def _ready_booking() -> str:
     no = f"BK-20261124-{uuid.uuid4().int % 1_000_000:06d}"
     register_booking.fn(hotel_booking(no), None)
-    assert price_booking.fn(no)["ok"]
+    assert price_booking(no)["ok"]
     fix_card_amount(no)
     return no
 
