@@ -33,6 +33,13 @@ class CoreSettings(BaseSettings):
         default="default", description="Name of the block documents flows load."
     )
     timezone: str = "Asia/Seoul"
+    suspension_observer: bool = Field(
+        default=False,
+        description="Keep Prefect's per-run watcher for a suspension requested from outside the "
+        "run (a websocket subscription, a thread and a poll for every served run). travelops' runs "
+        "suspend themselves and nothing suspends them from outside, so the fork server leaves it "
+        "out unless this is on.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+from typing import Any
 
 from sqlalchemy.orm import configure_mappers
 
@@ -26,6 +27,34 @@ from travelops.serve import flow_modules
 share_api_tls_contexts()
 provider_tls_context()
 build_settings_for_runs()
+
+
+@contextlib.contextmanager
+def _no_suspension_observer(flow_run_id: Any, request: Any, polling_interval: float = 10) -> Any:
+    """In place of Prefect's watcher for a `Suspended` state set on a run from outside.
+
+    Prefect starts one for every deployment run: a thread with its own event loop and API
+    client, a websocket subscription to the server's event stream (which the server then matches
+    every event against) and a poll. A run that suspends itself (`wait_in_state`,
+    `suspend_flow_run` from inside) does not need it: it marks its own request. Nothing in
+    travelops suspends a running run from outside (no `suspend-flow-run` automation, no
+    `suspend_flow_run(flow_run_id=…)` on another run), so the served runs go without it unless
+    `TRAVELOPS_SUSPENSION_OBSERVER` is on; such a request would then take effect at the run's
+    next state change instead of its next task.
+    """
+    yield
+
+
+def _leave_out_suspension_observer() -> None:
+    import prefect.flow_engine as engine
+
+    from travelops.settings import core_settings
+
+    if not core_settings().suspension_observer:
+        engine.observe_flow_run_suspension = _no_suspension_observer  # type: ignore[assignment]
+
+
+_leave_out_suspension_observer()
 
 for _module in flow_modules():
     with contextlib.suppress(Exception):
