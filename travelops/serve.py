@@ -76,6 +76,7 @@ def serve_flows(
 
     prepare_worker_environment()
     serialize_settings_once()
+    start_runs_from_pending()
     runner = Runner(pause_on_shutdown=True, limit=limit)
     for spec in read_deployments():
         if only and spec["name"] not in only:
@@ -167,6 +168,26 @@ def serialize_settings_once() -> None:
     run_flow_in_subprocess._settings_once = True  # type: ignore[attr-defined]
     starter.run_flow_in_subprocess = run_flow_in_subprocess  # type: ignore[assignment]
     Settings.to_environment_variables = to_environment_variables  # type: ignore[method-assign]
+
+
+def start_runs_from_pending() -> None:
+    """Start each run from the Pending state the runner claimed it with, without `Submitting`.
+
+    The runner's poller claims a scheduled run by proposing `Pending` (a second runner is then
+    refused), and its executor proposes `Pending` again under the name `Submitting` before it
+    starts the process. Nothing reads that sub-state here, and Prefect's own path for a run
+    already claimed skips it (`propose_submitting=False`); each state change is the server's
+    heaviest call (orchestration rules, an event), and a hotel run execution had four.
+    """
+    import functools
+
+    import prefect.runner._scheduled_run_poller as poller
+    from prefect.runner._flow_run_executor import FlowRunExecutor
+
+    if not isinstance(poller.FlowRunExecutor, functools.partial):
+        poller.FlowRunExecutor = functools.partial(  # type: ignore[misc]
+            FlowRunExecutor, propose_submitting=False
+        )
 
 
 async def _server_wants_csrf_tokens() -> bool:

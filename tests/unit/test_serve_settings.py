@@ -53,3 +53,24 @@ def test_settings_as_environment_variables_follow_the_settings_object(
     assert other.to_environment_variables(exclude_unset=True)["PREFECT_API_URL"] == (
         "http://127.0.0.1:9/api"
     )
+
+
+def test_the_runner_starts_a_claimed_run_without_a_second_pending_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import prefect.runner._scheduled_run_poller as poller
+
+    from travelops.serve import start_runs_from_pending
+
+    monkeypatch.setattr(poller, "FlowRunExecutor", poller.FlowRunExecutor)
+    start_runs_from_pending()
+    start_runs_from_pending()  # once is enough: not wrapped twice
+    made = poller.FlowRunExecutor(
+        flow_run=object(),
+        starter=object(),
+        process_manager=object(),
+        state_proposer=object(),
+        hook_runner=object(),
+        get_attempt_conclusion=lambda _id: None,
+    )
+    assert made._propose_submitting is False
