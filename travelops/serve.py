@@ -74,7 +74,6 @@ def serve_flows(
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
-    prepare_worker_environment()
     serialize_settings_once()
     start_runs_from_pending()
     runner = Runner(pause_on_shutdown=True, limit=limit)
@@ -102,13 +101,11 @@ def prepare_worker_environment() -> None:
 
     This process checks the server's API version, and whether it wants CSRF tokens; the runs it
     starts (its children, the same install, the same server) inherit the answers as settings.
-    Called before the fork server starts, so that the settings it builds for its runs
-    (`travelops.run_settings`) are read from the environment the runs will have.
+    Called by `travelops serve` before the fork server starts, so that the settings it builds
+    for its runs (`travelops.run_settings`) are read from the environment the runs will have.
     """
     import asyncio
 
-    if os.environ.get("PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED") == "false":
-        return  # asked already
     os.environ["PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED"] = "false"
     if not asyncio.run(_server_wants_csrf_tokens()):
         os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] = "false"
