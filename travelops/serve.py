@@ -139,8 +139,9 @@ def serialize_settings_once() -> None:
         if context is None and EngineContext.get() is None and TaskRunContext.get() is None:
             settings = SettingsContext.get()
             if not kept or kept[0][0] is not settings:
-                kept[:] = [(settings, serialize_context())]
-            context = without_settings_context(kept[0][1], settings.settings)
+                context = without_settings_context(serialize_context(), settings.settings)
+                kept[:] = [(settings, context)]
+            context = kept[0][1]
         return start(flow, flow_run, parameters, wait_for, context, env)
 
     as_env = Settings.to_environment_variables

@@ -32,7 +32,7 @@ def test_runs_started_with_the_same_settings_share_one_serialised_context(
 ) -> None:
     for _ in range(3):
         starter.run_flow_in_subprocess(object())
-    assert starts[0] == starts[1] == starts[2]
+    assert starts[0] is starts[1] is starts[2]
     assert starts[0] == {**serialize_context(), "settings_context": {}}  # the env carries them
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:8/api")  # the context's copy counts
