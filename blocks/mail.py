@@ -9,9 +9,11 @@ import imaplib
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Literal
 
@@ -27,6 +29,8 @@ Security = Literal["none", "starttls", "ssl"]
 class FetchedMessage:
     uid: int
     raw: bytes
+    #: When the message landed in the mailbox (the server's INTERNALDATE), if it said.
+    received_at: datetime | None = None
 
     def parsed(self) -> EmailMessage:
         msg = email.message_from_bytes(self.raw, policy=email.policy.default)
@@ -256,7 +260,7 @@ def _search(conn: imaplib.IMAP4, criteria: Sequence[str]) -> list[int]:
 def _fetch(conn: imaplib.IMAP4, uids: Sequence[int]) -> list[FetchedMessage]:
     if not uids:
         return []
-    typ, data = conn.uid("FETCH", _uid_set(uids), "(UID BODY.PEEK[])")
+    typ, data = conn.uid("FETCH", _uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
     if typ != "OK":
         raise ProviderUnavailable(f"IMAP FETCH failed: {data!r}")
     out = []
@@ -264,5 +268,13 @@ def _fetch(conn: imaplib.IMAP4, uids: Sequence[int]) -> list[FetchedMessage]:
         if isinstance(item, tuple):
             m = re.search(rb"UID (\d+)", item[0])
             if m:
-                out.append(FetchedMessage(int(m.group(1)), item[1]))
+                out.append(FetchedMessage(int(m.group(1)), item[1], _internal_date(item[0])))
     return out
+
+
+def _internal_date(fetch_line: bytes) -> datetime | None:
+    """The INTERNALDATE of a FETCH response line, as an aware UTC datetime."""
+    stamp = imaplib.Internaldate2tuple(fetch_line)  # local time tuple, or None
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(time.mktime(stamp), UTC)

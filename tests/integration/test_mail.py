@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -60,10 +61,14 @@ def test_korean_mail_with_attachment_round_trips(sandbox: dict[str, Any], sqlite
         text="예약 확인 부탁드립니다.",
         attachments=[Attachment("booking-sheet.pdf", b"%PDF-1.7 fake", "application/pdf")],
     )
+    sent_at = datetime.now(UTC)
     _mailer(sandbox, sender).send(msg)
     box = _mailbox(sandbox, hotel)
     uids = _wait(box, "HEADER", "Message-ID", f'"{msg["Message-ID"]}"')
-    got = box.fetch(uids)[0].parsed()
+    [fetched] = box.fetch(uids)
+    assert fetched.received_at is not None  # when it landed (INTERNALDATE, whole seconds)
+    assert abs((fetched.received_at - sent_at).total_seconds()) < 5
+    got = fetched.parsed()
     assert str(got["Subject"]) == "[부킹시트] BK-20261122-0001 홍길동"
     assert "예약 확인" in got.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     [att] = list(got.iter_attachments())
