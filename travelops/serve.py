@@ -13,8 +13,10 @@ from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
+import anyio
 import yaml
 from prefect import Flow
+from prefect.runner._scheduled_run_poller import ScheduledRunPoller
 from prefect.schedules import Schedule
 
 from travelops.forkserver import ForkServerContext
@@ -76,6 +78,7 @@ def serve_flows(
 
     serialize_settings_once()
     start_runs_from_pending()
+    start_runs_in_order(periodic_passes(read_deployments()))
     runner = Runner(pause_on_shutdown=True, limit=limit)
     for spec in read_deployments():
         if only and spec["name"] not in only:
@@ -186,6 +189,65 @@ def start_runs_from_pending() -> None:
         poller.FlowRunExecutor = functools.partial(  # type: ignore[misc]
             FlowRunExecutor, propose_submitting=False
         )
+
+
+def periodic_passes(deployments: list[dict[str, Any]]) -> frozenset[str]:
+    """The deployments run on a schedule (the watchers that wake waiting runs, daily reports)."""
+    return frozenset(spec["name"] for spec in deployments if spec.get("schedules"))
+
+
+def start_order(run: Any, deployment_name: str | None, passes: frozenset[str]) -> tuple[Any, ...]:
+    """Where a scheduled run stands in the queue of runs waiting for a worker slot.
+
+    First the scheduled passes (due at their time; the watchers are what waiting runs wait
+    for), then the runs already under way (resumed after a wait, or retried: `run_count` > 0),
+    then new runs; each group oldest first. Prefect's runner takes them oldest first whatever they are: under a
+    burst of new bookings a run resumed for its card waited behind every booking not yet begun
+    (reply → card p95 179 s for 500 bookings, 37 s for 100).
+    """
+    if deployment_name in passes:
+        group = 0
+    elif (run.run_count or 0) > 0:
+        group = 1
+    else:
+        group = 2
+    when = run.next_scheduled_start_time
+    return (group, when is None, when)
+
+
+class OrderedRunPoller(ScheduledRunPoller):
+    """Prefect's poller for served deployments, starting the runs it found in `start_order`."""
+
+    passes: frozenset[str] = frozenset()
+
+    async def _submit_scheduled_flow_runs(
+        self, flow_run_response: list[Any], task_group: Any
+    ) -> None:
+        """Prefect's submission loop (3.8.8) over the runs in `start_order`."""
+        registry = self._deployment_registry
+
+        def name(run: Any) -> str | None:
+            return registry.get_deployment_name(run.deployment_id) if run.deployment_id else None
+
+        for flow_run in sorted(
+            flow_run_response, key=lambda run: start_order(run, name(run), self.passes)
+        ):
+            if flow_run.id in self._submitting_flow_run_ids:
+                continue
+            try:
+                slot_token = self._limit_manager.acquire()
+            except anyio.WouldBlock:
+                break  # in order: no later run may overtake
+            self._submitting_flow_run_ids.add(flow_run.id)
+            task_group.start_soon(self._submit_run, flow_run, task_group, slot_token)
+
+
+def start_runs_in_order(passes: frozenset[str]) -> None:
+    """The runner starts scheduled runs in `start_order` instead of by scheduled time alone."""
+    import prefect.runner.runner as runner_module
+
+    OrderedRunPoller.passes = passes
+    runner_module.ScheduledRunPoller = OrderedRunPoller  # type: ignore[misc]
 
 
 async def _server_wants_csrf_tokens() -> bool:

@@ -1,0 +1,72 @@
+"""`travelops serve` starts scheduled runs in `start_order`, as far as worker slots allow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from uuid import uuid4
+
+import anyio
+import pytest
+
+from travelops.serve import OrderedRunPoller, periodic_passes, read_deployments, start_order
+
+
+def _run(minutes: int, run_count: int = 0, deployment: str = "issue-hotel-vcc") -> Any:
+    when = datetime(2026, 12, 2, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+    return SimpleNamespace(
+        id=uuid4(), next_scheduled_start_time=when, run_count=run_count, deployment_id=deployment
+    )
+
+
+def test_passes_then_runs_under_way_then_new_runs_each_oldest_first() -> None:
+    passes = periodic_passes(read_deployments())
+    assert {"watch-hotel-mailbox", "wake-paid-group-orders", "advance-coupon-states"} <= passes
+    assert not {"issue-hotel-vcc", "confirm-group-booking", "waive-fee"} & passes
+    new_old, new_young = _run(0), _run(5)
+    resumed_old, resumed_young = _run(1, run_count=1), _run(7, run_count=2)
+    watcher = _run(9, deployment="watch-hotel-mailbox")
+    queue = [new_young, resumed_young, new_old, watcher, resumed_old]
+    ordered = sorted(queue, key=lambda run: start_order(run, run.deployment_id, passes))
+    assert ordered == [watcher, resumed_old, resumed_young, new_old, new_young]
+
+
+class _Slots:
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def acquire(self) -> Any:
+        if self.free == 0:
+            raise anyio.WouldBlock
+        self.free -= 1
+        return uuid4()
+
+
+class _Names:
+    def get_deployment_name(self, deployment_id: str) -> str:
+        return deployment_id  # the fake runs carry their deployment's name as its id
+
+
+class _Group:
+    def __init__(self) -> None:
+        self.started: list[Any] = []
+
+    def start_soon(self, fn: Any, flow_run: Any, *args: Any) -> None:
+        self.started.append(flow_run)
+
+
+@pytest.mark.parametrize("free", [1, 2, 4])
+def test_the_runner_fills_its_free_slots_with_the_first_runs_in_order(free: int) -> None:
+    poller = object.__new__(OrderedRunPoller)
+    poller._limit_manager = _Slots(free)
+    poller._deployment_registry = _Names()
+    poller._submitting_flow_run_ids = set()
+    poller.passes = frozenset({"watch-hotel-mailbox"})
+    new = [_run(i) for i in range(3)]
+    resumed = _run(10, run_count=1)
+    watcher = _run(20, deployment="watch-hotel-mailbox")
+    group = _Group()
+    anyio.run(poller._submit_scheduled_flow_runs, [*new, resumed, watcher], group)
+    assert group.started == [watcher, resumed, *new][:free]
+    assert poller._submitting_flow_run_ids == {r.id for r in group.started}
