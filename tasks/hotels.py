@@ -868,7 +868,7 @@ def finish_charge(booking_no: str, flow_run_id: str | None = None) -> dict[str, 
 
 
 def booking_rows(statuses: frozenset[str] = dom.OPEN_STATUSES) -> list[dict[str, Any]]:
-    with session_scope() as s:
+    with read_scope() as s:
         rows = s.execute(
             select(HotelBooking, Hotel.reply_limit_days)
             .join(Hotel, Hotel.code == HotelBooking.hotel_code)

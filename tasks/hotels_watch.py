@@ -12,16 +12,14 @@ import logging
 import re
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.exceptions import MissingContextError, NotPausedError, ObjectNotFound
-from prefect.flow_runs import resume_flow_run
+from prefect.exceptions import MissingContextError
 from sqlalchemy import select
 
 from db.models.hotels import HotelFxRate, VirtualCard
-from db.session import session_scope
+from db.session import read_scope, session_scope
 from db.types import utcnow
 from domain import hotels as dom
 from domain.errors import ProviderUnavailable
@@ -38,7 +36,7 @@ from tasks.hotels import (
 from tasks.hotels_voucher import hotel_voucher_path
 from tasks.mail import compose, deliver_once, load_mailbox, load_mailer
 from tasks.retry import retry_delays, retry_on_infrastructure
-from tasks.scheduling import read_runs
+from tasks.scheduling import read_runs, resume_runs
 from travelops.settings_hotels import hotel_settings
 
 _FX_RE = re.compile(r"USD\s*/\s*VND\s*[=:]\s*([\d,]+(?:\.\d+)?)", re.I)
@@ -62,7 +60,11 @@ def _body(msg: Any) -> str:
     retry_condition_fn=retry_on_infrastructure,
 )
 def read_replies(limit: int = 500) -> dict[str, Any]:
-    """One pass over the hotel desk's inbox: FX e-mails, replies matched to bookings, quarantine."""
+    """One pass over the hotel desk's inbox: FX e-mails, replies matched to bookings, quarantine.
+
+    The messages are read first, then recorded in one transaction: one wait for the database's
+    write lock per pass, not one per reply behind every run writing meanwhile.
+    """
     settings = hotel_settings()
     box = load_mailbox(settings.mailbox)
     uids = box.search("ALL")[:limit]
@@ -72,8 +74,9 @@ def read_replies(limit: int = 500) -> dict[str, Any]:
     open_rows = {r["booking_no"]: r for r in booking_rows()}
     processed: list[int] = []
     quarantined: list[dict[str, Any]] = []
-    matched: list[dict[str, Any]] = []
     fx: list[dict[str, Any]] = []
+    fx_ids: list[str] = []
+    replies: list[tuple[dom.ReplyReading, str, datetime | None]] = []
     for item in fetched:
         msg = item.parsed()
         subject = str(msg.get("Subject", ""))
@@ -86,8 +89,8 @@ def read_replies(limit: int = 500) -> dict[str, Any]:
             day_m = _DATE_RE.search(subject) or _DATE_RE.search(body)
             day = date.fromisoformat(day_m.group(1)) if day_m else today_kst()
             rate = str(parse_decimal(m.group(1), "USD/VND"))
-            _store_fx(fx_senders[sender], day, rate, message_id)
             fx.append({"hotel": fx_senders[sender], "date": day.isoformat(), "rate": rate})
+            fx_ids.append(message_id)
             processed.append(item.uid)
             continue
         reading = dom.read_reply(subject, body, open_rows)
@@ -103,16 +106,22 @@ def read_replies(limit: int = 500) -> dict[str, Any]:
             continue
         if reading.kind == "confirmed":
             _keep_voucher(reading.booking_no, msg)
-        note = _record_reply(reading, message_id)
-        matched.append(
-            {
-                "booking_no": reading.booking_no,
-                "kind": reading.kind,
-                "note": note,
-                "confirmation_no": reading.confirmation_no,
-            }
-        )
+        replies.append((reading, message_id, item.received_at))
         processed.append(item.uid)
+    matched: list[dict[str, Any]] = []
+    with session_scope() as s:
+        for rate, message_id in zip(fx, fx_ids, strict=True):
+            _store_fx(s, rate["hotel"], date.fromisoformat(rate["date"]), rate["rate"], message_id)
+        for reading, message_id, received_at in replies:
+            note = _record_reply(s, reading, message_id, received_at, hotels)
+            matched.append(
+                {
+                    "booking_no": reading.booking_no,
+                    "kind": reading.kind,
+                    "note": note,
+                    "confirmation_no": reading.confirmation_no,
+                }
+            )
     _move(box, processed, settings.processed_folder)
     _move(box, [q["uid"] for q in quarantined], settings.quarantine_folder)
     logger = _logger()
@@ -155,52 +164,56 @@ def _keep_voucher(booking_no: str | None, msg: Any) -> None:
             return
 
 
-def _store_fx(hotel_code: str, day: date, rate: str, message_id: str) -> None:
-    with session_scope() as s:
-        exists = s.scalar(
-            select(HotelFxRate.id).where(
-                HotelFxRate.hotel_code == hotel_code, HotelFxRate.as_of == day
+def _store_fx(s: Any, hotel_code: str, day: date, rate: str, message_id: str) -> None:
+    exists = s.scalar(
+        select(HotelFxRate.id).where(HotelFxRate.hotel_code == hotel_code, HotelFxRate.as_of == day)
+    )
+    if exists is None:
+        s.add(
+            HotelFxRate(
+                hotel_code=hotel_code,
+                as_of=day,
+                base="USD",
+                quote="VND",
+                rate=rate,
+                message_id=message_id,
+                received_at=utcnow(),
             )
         )
-        if exists is None:
-            s.add(
-                HotelFxRate(
-                    hotel_code=hotel_code,
-                    as_of=day,
-                    base="USD",
-                    quote="VND",
-                    rate=rate,
-                    message_id=message_id,
-                    received_at=utcnow(),
-                )
-            )
 
 
-def _record_reply(reading: dom.ReplyReading, message_id: str) -> str:
+def _record_reply(
+    s: Any,
+    reading: dom.ReplyReading,
+    message_id: str,
+    received_at: datetime | None,
+    hotels: dict[str, dom.HotelConfig],
+) -> str:
+    """Record a matched reply; `reply_at` is when it landed in the desk mailbox (else now)."""
     assert reading.booking_no is not None
-    with session_scope() as s:
-        b = _booking(s, reading.booking_no)
-        details = dict(b.details or {})
-        hotel = load_hotels()[b.hotel_code]
-        wants_inquiry = hotel.inquiry_first and not details.get("inquiry") and not b.sheet_sent_at
-        if wants_inquiry:
-            answer = "declined" if reading.kind == "declined" else "available"
-            _update_details(b, inquiry={"answer": answer, "message_id": message_id})
-            return f"inquiry: {answer}"
-        if details.get("reply"):
-            return "duplicate reply kept in Processed"
-        _update_details(
-            b,
-            reply={
-                "kind": reading.kind,
-                "confirmation_no": reading.confirmation_no,
-                "message_id": message_id,
-                "reason": reading.reason,
-                "at": utcnow().isoformat(),
-            },
-        )
-        b.reply_at = utcnow()
-        return reading.kind
+    b = _booking(s, reading.booking_no)
+    details = dict(b.details or {})
+    hotel = hotels[b.hotel_code]
+    wants_inquiry = hotel.inquiry_first and not details.get("inquiry") and not b.sheet_sent_at
+    if wants_inquiry:
+        answer = "declined" if reading.kind == "declined" else "available"
+        _update_details(b, inquiry={"answer": answer, "message_id": message_id})
+        return f"inquiry: {answer}"
+    if details.get("reply"):
+        return "duplicate reply kept in Processed"
+    now = utcnow()
+    _update_details(
+        b,
+        reply={
+            "kind": reading.kind,
+            "confirmation_no": reading.confirmation_no,
+            "message_id": message_id,
+            "reason": reading.reason,
+            "at": now.isoformat(),
+        },
+    )
+    b.reply_at = min(received_at, now) if received_at else now
+    return reading.kind
 
 
 @task(
@@ -261,13 +274,21 @@ def poll_charges(today: date | None = None) -> dict[str, Any]:
     if not rows:
         return {"charged": [], "expired": []}
     issuer = load_issuer()
+    with read_scope() as s:
+        cards = {
+            c.booking_no: (c.issuer_card_id, c.valid_until)
+            for c in s.scalars(
+                select(VirtualCard).where(
+                    VirtualCard.booking_no.in_([r["booking_no"] for r in rows])
+                )
+            )
+        }
     charged, expired = [], []
+    charges: dict[str, dict[str, Any]] = {}
     for r in rows:
-        with session_scope() as s:
-            card = s.scalar(select(VirtualCard).where(VirtualCard.booking_no == r["booking_no"]))
-            if card is None:
-                continue
-            card_id, valid_until = card.issuer_card_id, card.valid_until
+        if r["booking_no"] not in cards:
+            continue
+        card_id, valid_until = cards[r["booking_no"]]
         auths = issuer.authorizations(card_id)
         approved = [
             {"amount": a.amount.amount_str(), "currency": a.amount.currency, "id": a.auth_id}
@@ -284,8 +305,10 @@ def poll_charges(today: date | None = None) -> dict[str, Any]:
             charge = {"expired": True, "declined": declined}
             expired.append(r["booking_no"])
         if charge is not None:
-            with session_scope() as s:
-                _update_details(_booking(s, r["booking_no"]), charge=charge)
+            charges[r["booking_no"]] = charge
+    with session_scope() as s:  # one wait for the write lock, not one per card
+        for booking_no, charge in charges.items():
+            _update_details(_booking(s, booking_no), charge=charge)
     return {"charged": charged, "expired": expired}
 
 
@@ -329,20 +352,15 @@ def wake_runs() -> dict[str, Any]:
     ready = [r for r in booking_rows() if r["flow_run_id"] and _ready(r, fx_today)]
     runs = read_runs(r["flow_run_id"] for r in ready)
     paused = {i: r.state.name for i, r in runs.items() if r.state and r.state.is_paused()}
-    woken, not_waiting = [], []
     late_reply = {"action": "resend", "note": "the hotel replied before ops decided"}
-    for r in ready:
-        if paused.get(r["flow_run_id"]) != WAIT_STATES[r["waiting_for"]]:
-            not_waiting.append(r["booking_no"])  # not suspended yet, or already resumed
-            continue
-        try:
-            resume_flow_run(
-                UUID(r["flow_run_id"]),
-                run_input=late_reply if r["waiting_for"] == "ops" else None,
-            )
-            woken.append(r["booking_no"])
-        except (NotPausedError, ObjectNotFound):
-            not_waiting.append(r["booking_no"])
+    waiting = {  # not suspended yet, or already resumed: not woken
+        r["flow_run_id"]: late_reply if r["waiting_for"] == "ops" else None
+        for r in ready
+        if paused.get(r["flow_run_id"]) == WAIT_STATES[r["waiting_for"]]
+    }
+    resumed = set(resume_runs(waiting))
+    woken = [r["booking_no"] for r in ready if r["flow_run_id"] in resumed]
+    not_waiting = [r["booking_no"] for r in ready if r["flow_run_id"] not in resumed]
     return {"woken": woken, "not_waiting": not_waiting}
 
 

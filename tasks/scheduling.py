@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,9 +12,10 @@ from prefect import get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
-from prefect.exceptions import NotPausedError
+from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Cancelled
 
@@ -50,6 +52,29 @@ def cancel_scheduled_run(flow_run_id: str, reason: str) -> bool:
             return False
         result = client.set_flow_run_state(UUID(flow_run_id), Cancelled(message=reason))
     return result.status.value == "ACCEPT"
+
+
+def resume_runs(runs: dict[str, dict[str, Any] | None], concurrency: int = 16) -> list[str]:
+    """Resume suspended runs (id → run input) over one API client, `concurrency` at a time;
+    the ids resumed. A run no longer paused (resumed by someone else) or gone is left out.
+
+    One at a time, each resume waits its turn at a busy server: a pass that woke 300 runs took
+    2 min 40 s under the 500-booking hotel benchmark, and the last reply waited for all of it.
+    """
+    if not runs:
+        return []
+    with get_client(sync_client=True) as client:  # httpx's client is safe across threads
+
+        def resume(item: tuple[str, dict[str, Any] | None]) -> str | None:
+            run_id, run_input = item
+            try:
+                result = client.resume_flow_run(UUID(run_id), run_input=run_input)
+            except ObjectNotFound:
+                return None
+            return run_id if result.status == SetStateStatus.ACCEPT else None
+
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(runs))) as pool:
+            return [run_id for run_id in pool.map(resume, runs.items()) if run_id]
 
 
 def read_runs(run_ids: Iterable[str], chunk: int = 200) -> dict[str, FlowRun]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prefect import flow
 
-from tasks.scheduling import cancel_scheduled_run, resume_run, schedule_flow_run
+from tasks.scheduling import cancel_scheduled_run, resume_run, resume_runs, schedule_flow_run
 from tests import runs
 
 
@@ -40,6 +40,8 @@ def test_same_key_schedules_one_run_which_can_be_cancelled(served: str) -> None:
     assert runs.flow_run(first).state.name == "Cancelled"  # type: ignore[union-attr]
     assert _cancel(first) is False  # not scheduled any more
     assert _resume(first) is False  # a run that is not paused is left alone
+    # … also when resumed in a batch, with a run the server does not know
+    assert resume_runs({first: None, str(uuid.uuid4()): {"timed_out": True}}) == []
 
 
 def test_the_worker_asks_once_whether_the_server_wants_csrf_tokens(prefect_api: str) -> None:
