@@ -41,6 +41,14 @@ class CoreSettings(BaseSettings):
         "out unless this is on.",
     )
 
+    new_work_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most runs of new work (a new booking, a new order) that `travelops serve` "
+        "runs at once; the rest of its slots stay for the scheduled passes and the runs resumed "
+        "after a wait. Default: half of its slots.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -56,13 +56,20 @@ class _Group:
         self.started.append(flow_run)
 
 
-@pytest.mark.parametrize("free", [1, 2, 4])
-def test_the_runner_fills_its_free_slots_with_the_first_runs_in_order(free: int) -> None:
+def _poller(free: int, new_work_limit: int | None = None) -> OrderedRunPoller:
     poller = object.__new__(OrderedRunPoller)
     poller._limit_manager = _Slots(free)
     poller._deployment_registry = _Names()
     poller._submitting_flow_run_ids = set()
+    poller._new_work_ids = set()
     poller.passes = frozenset({"watch-hotel-mailbox"})
+    poller.new_work_limit = new_work_limit
+    return poller
+
+
+@pytest.mark.parametrize("free", [1, 2, 4])
+def test_the_runner_fills_its_free_slots_with_the_first_runs_in_order(free: int) -> None:
+    poller = _poller(free)
     new = [_run(i) for i in range(3)]
     resumed = _run(10, run_count=1)
     watcher = _run(20, deployment="watch-hotel-mailbox")
@@ -70,3 +77,37 @@ def test_the_runner_fills_its_free_slots_with_the_first_runs_in_order(free: int)
     anyio.run(poller._submit_scheduled_flow_runs, [*new, resumed, watcher], group)
     assert group.started == [watcher, resumed, *new][:free]
     assert poller._submitting_flow_run_ids == {r.id for r in group.started}
+
+
+def test_new_work_leaves_slots_free_for_runs_under_way_and_passes() -> None:
+    poller = _poller(free=6, new_work_limit=2)
+    first = [_run(i) for i in range(4)]
+    group = _Group()
+    anyio.run(poller._submit_scheduled_flow_runs, first, group)
+    assert group.started == first[:2]  # two new runs at most, though four slots are free
+    # the next poll: a run resumed for its card and a pass start in the slots left free
+    resumed, watcher = _run(10, run_count=1), _run(20, deployment="watch-hotel-mailbox")
+    anyio.run(poller._submit_scheduled_flow_runs, [*first[2:], resumed, watcher], group)
+    assert group.started == [*first[:2], watcher, resumed]
+    poller._new_work_ids.discard(first[0].id)  # a new run ended (as `_submit_run` does)
+    poller._submitting_flow_run_ids.discard(first[0].id)
+    anyio.run(poller._submit_scheduled_flow_runs, first[2:], group)
+    assert group.started[-1] is first[2]
+
+
+@pytest.mark.parametrize(
+    ("limit", "setting", "expected"), [(20, None, 10), (5, None, 3), (1, None, 1), (20, "4", 4)]
+)
+def test_new_work_takes_half_the_slots_unless_configured(
+    monkeypatch: pytest.MonkeyPatch, limit: int, setting: str | None, expected: int
+) -> None:
+    from travelops.serve import new_work_limit
+    from travelops.settings import core_settings
+
+    if setting is not None:
+        monkeypatch.setenv("TRAVELOPS_NEW_WORK_LIMIT", setting)
+    core_settings.cache_clear()
+    try:
+        assert new_work_limit(limit) == expected
+    finally:
+        core_settings.cache_clear()
