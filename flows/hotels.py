@@ -45,7 +45,14 @@ from tasks.hotels import (
     vnd_rate_today,
 )
 from tasks.hotels_voucher import send_voucher
-from tasks.hotels_watch import chase_hotels, list_quarantine, poll_charges, read_replies, wake_runs
+from tasks.hotels_watch import (
+    RERUN_LIMIT,
+    chase_hotels,
+    list_quarantine,
+    poll_charges,
+    read_replies,
+    wake_runs,
+)
 
 
 class OpsDecision(RunInput):
@@ -279,8 +286,20 @@ async def watch_hotel_mailbox() -> dict[str, Any]:
         f"read {replies['read']} · matched {len(replies['matched'])} · FX {len(replies['fx'])}"
         f" · quarantined now {len(replies['quarantined'])} · reminders {len(chased['reminded'])}"
         f" · escalated {len(chased['escalated'])} · charged {len(charges['charged'])}"
-        f" · expired {len(charges['expired'])} · runs resumed {len(woken['woken'])}",
+        f" · expired {len(charges['expired'])} · runs resumed {len(woken['woken'])}"
+        f" · runs rerun {len(woken['rerun'])}",
         "",
+        *(
+            [
+                f"#### Broken runs ({len(woken['broken'])}): failed {RERUN_LIMIT} times, "
+                "retry in the UI once the cause is mended",
+                "",
+                *(f"- {no}" for no in woken["broken"]),
+                "",
+            ]
+            if woken["broken"]
+            else []
+        ),
         f"#### Quarantine ({len(quarantine)}): replies that match no open booking",
         "",
         "| from | subject | date |",

@@ -111,13 +111,11 @@ def _rerun_if_it_broke(order_no: str, run: Any) -> bool:
     """A run that crashed or failed while its order is still on the way (paid, not yet through
     its balance request) runs again from the top: each step it had done comes back from the
     database or the provider's idempotency key, nothing is done twice."""
-    from prefect.client.orchestration import get_client
-    from prefect.states import AwaitingRetry
+    from tasks.scheduling import restart_run
 
     if run.state is None or not run.state.is_final() or run.state.is_completed():
         return False
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run.id, AwaitingRetry(), force=True)
+    restart_run(str(run.id))
     log.warning("%s: its run ended %s before the order was through; rerun", order_no, run.state)
     return True
 

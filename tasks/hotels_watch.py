@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import StateType
 from prefect.exceptions import MissingContextError
 from sqlalchemy import select
 
@@ -36,7 +37,7 @@ from tasks.hotels import (
 from tasks.hotels_voucher import hotel_voucher_path
 from tasks.mail import compose, deliver_once, load_mailbox, load_mailer
 from tasks.retry import retry_delays, retry_on_infrastructure
-from tasks.scheduling import read_runs, resume_runs
+from tasks.scheduling import read_runs, restart_run, resume_runs
 from travelops.settings_hotels import hotel_settings
 
 _FX_RE = re.compile(r"USD\s*/\s*VND\s*[=:]\s*([\d,]+(?:\.\d+)?)", re.I)
@@ -340,16 +341,18 @@ WAIT_STATES = {
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=retry_delays(2, 10))
 def wake_runs() -> dict[str, Any]:
-    """Resume every suspended run whose awaited event is now on record.
+    """Resume every suspended run whose awaited event is now on record; run again the runs that
+    crashed or failed while their booking is open.
 
     Only from the state it waits in for that event: the booking rows are read first, and a run
     another pass resumed meanwhile may already wait for something else (a resume from the wrong
     wait would take it past that wait with nothing arrived)."""
-    with session_scope() as s:
+    with read_scope() as s:
         fx_today = set(
             s.scalars(select(HotelFxRate.hotel_code).where(HotelFxRate.as_of == today_kst()))
         )
-    ready = [r for r in booking_rows() if r["flow_run_id"] and _ready(r, fx_today)]
+    rows = [r for r in booking_rows() if r["flow_run_id"]]
+    ready = [r for r in rows if _ready(r, fx_today)]
     runs = read_runs(r["flow_run_id"] for r in ready)
     paused = {i: r.state.name for i, r in runs.items() if r.state and r.state.is_paused()}
     late_reply = {"action": "resend", "note": "the hotel replied before ops decided"}
@@ -361,7 +364,41 @@ def wake_runs() -> dict[str, Any]:
     resumed = set(resume_runs(waiting))
     woken = [r["booking_no"] for r in ready if r["flow_run_id"] in resumed]
     not_waiting = [r["booking_no"] for r in ready if r["flow_run_id"] not in resumed]
-    return {"woken": woken, "not_waiting": not_waiting}
+    return {"woken": woken, "not_waiting": not_waiting, **rerun_broken_runs(rows)}
+
+
+#: How often a booking's run that crashed or failed is run again before it is left to ops.
+RERUN_LIMIT = 3
+
+
+def rerun_broken_runs(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Open bookings whose run ended Crashed or Failed (a worker killed mid-run, the database
+    locked for a minute) run again from the top, at most `RERUN_LIMIT` times each: every step
+    the run had done comes back from the database or the provider's idempotency key, nothing is
+    done twice. Past the limit the booking is listed for ops (`broken`), who can retry the run
+    in the UI once its cause is mended."""
+    by_run = {r["flow_run_id"]: r for r in rows}
+    broken = read_runs(by_run, state_types=(StateType.CRASHED, StateType.FAILED))
+    rerun, given_up = [], []
+    for run_id, run in broken.items():
+        row = by_run[run_id]
+        attempts = int(row["details"].get("reruns", 0))
+        if attempts >= RERUN_LIMIT:
+            given_up.append(row["booking_no"])
+            continue
+        with session_scope() as s:  # counted before the rerun: a crash here cannot loop for ever
+            _update_details(_booking(s, row["booking_no"]), reruns=attempts + 1)
+        if restart_run(run_id):
+            rerun.append(row["booking_no"])
+            _logger().warning(
+                "%s: its run ended %s (%s); run again (%d of %d)",
+                row["booking_no"],
+                run.state.name if run.state else "?",
+                (run.state.message or "") if run.state else "",
+                attempts + 1,
+                RERUN_LIMIT,
+            )
+    return {"rerun": rerun, "broken": given_up}
 
 
 @task(

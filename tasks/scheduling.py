@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -10,14 +10,19 @@ from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run
-from prefect.states import Cancelled
+from prefect.states import AwaitingRetry, Cancelled
 
 from tasks.retry import retry_delays
 
@@ -77,16 +82,31 @@ def resume_runs(runs: dict[str, dict[str, Any] | None], concurrency: int = 16) -
             return [run_id for run_id in pool.map(resume, runs.items()) if run_id]
 
 
-def read_runs(run_ids: Iterable[str], chunk: int = 200) -> dict[str, FlowRun]:
-    """The flow runs `run_ids` by id, `chunk` per API call (the API's page limit); runs the
-    server does not know are left out."""
+def restart_run(flow_run_id: str) -> bool:
+    """Run a run that ended again from the top (Prefect's `AwaitingRetry`, as the UI's Retry);
+    False if the server refused."""
+    with get_client(sync_client=True) as client:
+        result = client.set_flow_run_state(UUID(flow_run_id), AwaitingRetry(), force=True)
+    return result.status == SetStateStatus.ACCEPT
+
+
+def read_runs(
+    run_ids: Iterable[str], chunk: int = 200, state_types: Sequence[StateType] | None = None
+) -> dict[str, FlowRun]:
+    """The flow runs `run_ids` by id (only those in `state_types`, if given), `chunk` per API
+    call (the API's page limit); runs the server does not know are left out."""
     ids = list(dict.fromkeys(UUID(str(i)) for i in run_ids))
     found: dict[str, FlowRun] = {}
+    state = (
+        FlowRunFilterState(type=FlowRunFilterStateType(any_=list(state_types)))
+        if state_types
+        else None
+    )
     with get_client(sync_client=True) as client:
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
             for run in client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=part)),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=part), state=state),
                 sort=FlowRunSort.ID_DESC,  # the sync client sends no default (the API answers 422)
                 limit=len(part),
             ):

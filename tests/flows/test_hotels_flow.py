@@ -375,6 +375,48 @@ def test_a_stale_wake_up_sends_the_run_back_to_its_wait(
 
 
 @pytest.mark.slow
+def test_a_crashed_run_runs_again_once_per_pass_until_the_limit_then_waits_for_ops(
+    served: str, sandbox: dict[str, Any], booking_no: str
+) -> None:
+    """A run that crashed while its booking waits (a worker killed) runs again from the top and
+    goes back to its wait without sending the sheet twice; past the limit it is left to ops."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    from tasks.hotels import _update_details
+    from tasks.hotels_watch import RERUN_LIMIT
+
+    def crash() -> None:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(UUID(run_id), Crashed(message="worker killed"), force=True)
+
+    _behave(sandbox, booking_no, mode="silent")
+    run_id = _start(hotel_booking(booking_no))
+    runs.wait_for_state(run_id, {"AwaitingHotelReply"}, timeout=120)
+    crash()
+    result = wake_runs.fn()
+    assert booking_no in result["rerun"]
+    assert booking_no not in result["broken"]
+    deadline = time.monotonic() + 120
+    while len(_pause_keys(run_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _pause_keys(run_id) == ["hotel-reply-1", "hotel-reply-1-1"]  # back in its wait
+    assert _status(booking_no).details["reruns"] == 1
+    log = httpx.get(f"{sandbox['services']['hotels']['url']}/log",
+                    params={"booking_no": booking_no}).json()  # fmt: skip
+    assert [e["kind"] for e in log if "kind" in e] == ["sheet"]  # not sent again
+    with session_scope() as s:
+        b = s.get(HotelBooking, booking_no)
+        assert b is not None
+        _update_details(b, reruns=RERUN_LIMIT)
+    crash()
+    result = wake_runs.fn()
+    assert booking_no in result["broken"]
+    assert booking_no not in result["rerun"]
+    assert _state(run_id) == "Crashed"
+
+
+@pytest.mark.slow
 def test_the_watcher_resumes_a_run_only_from_the_wait_its_booking_is_ready_for(
     served: str, booking_no: str
 ) -> None:
