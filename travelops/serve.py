@@ -252,8 +252,8 @@ class OrderedRunPoller(ScheduledRunPoller):
 
     async def _get_scheduled_flow_runs(self) -> list[Any]:
         """The runs this poll may start: the oldest scheduled, as Prefect asks, but no more than
-        slots are free; and when those are not all there is, the passes' runs and the runs under
-        way whatever their age.
+        slots are free; and when those are not all there is, the oldest of each kind apart:
+        the passes' runs, the runs under way and the new runs.
 
         The server answers oldest first and at most 200 runs: under a backlog of new bookings, a
         run resumed for its card was not even in the answer until fewer than 200 older runs were
@@ -283,13 +283,15 @@ class OrderedRunPoller(ScheduledRunPoller):
             return list(oldest)  # every scheduled run is there
         registry = self._deployment_registry
         pass_ids = [i for i in ids if registry.get_deployment_name(i) in self.passes]
-        passes = (
+        other_ids = [i for i in ids if i not in pass_ids]
+        passes, new = [
             await client.get_scheduled_flow_runs_for_deployments(
-                deployment_ids=pass_ids, scheduled_before=before, limit=free
+                deployment_ids=some, scheduled_before=before, limit=free
             )
-            if pass_ids
+            if some
             else []
-        )
+            for some in (pass_ids, other_ids)
+        ]  # apart: late passes (skipped while one runs) must not hide new bookings either
         under_way = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(
@@ -302,7 +304,7 @@ class OrderedRunPoller(ScheduledRunPoller):
             sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
             limit=free,
         )
-        return list({run.id: run for run in [*oldest, *passes, *under_way]}.values())
+        return list({run.id: run for run in [*passes, *under_way, *new]}.values())
 
     async def _submit_scheduled_flow_runs(
         self, flow_run_response: list[Any], task_group: Any
