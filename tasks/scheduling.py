@@ -59,15 +59,17 @@ def cancel_scheduled_run(flow_run_id: str, reason: str) -> bool:
     return result.status.value == "ACCEPT"
 
 
-def resume_runs(runs: dict[str, dict[str, Any] | None], concurrency: int = 16) -> list[str]:
-    """Resume suspended runs (id → run input) over one API client, `concurrency` at a time;
-    the ids resumed. A run no longer paused (resumed by someone else) or gone is left out.
-
-    One at a time, each resume waits its turn at a busy server: a pass that woke 300 runs took
-    2 min 40 s under the 500-booking hotel benchmark, and the last reply waited for all of it.
-    """
+def resume_runs(
+    runs: dict[str, dict[str, Any] | None], concurrency: int | None = None
+) -> list[str]:
+    """Resume suspended runs (id → run input) over one API client, `concurrency` at a time
+    (default: the `resume_concurrency` setting, which depends on the server's database); the
+    ids resumed. A run no longer paused (resumed by someone else) or gone is left out."""
     if not runs:
         return []
+    from travelops.settings import core_settings
+
+    concurrency = concurrency or core_settings().resume_concurrency
     with get_client(sync_client=True) as client:  # httpx's client is safe across threads
 
         def resume(item: tuple[str, dict[str, Any] | None]) -> str | None:

@@ -58,6 +58,10 @@ class LocalStack:
         self.endpoints_file = home / "sandbox" / "endpoints.json"
         self.logs = home / "logs"
         self.env = {**os.environ, **base_env(home, self.api_url), **(extra_env or {})}
+        if "TRAVELOPS_RESUME_CONCURRENCY" not in self.env:  # see CoreSettings.resume_concurrency
+            server_db = self.env.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "")
+            on_postgres = server_db.startswith("postgresql")
+            self.env["TRAVELOPS_RESUME_CONCURRENCY"] = "16" if on_postgres else "1"
         self._children: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = []
 
     # processes ------------------------------------------------------------------------------

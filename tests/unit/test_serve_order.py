@@ -111,3 +111,27 @@ def test_new_work_takes_half_the_slots_unless_configured(
         assert new_work_limit(limit) == expected
     finally:
         core_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("server_db", "given", "expected"),
+    [
+        (None, None, "1"),
+        ("sqlite+aiosqlite:///x.db", None, "1"),
+        ("postgresql+asyncpg://postgres@127.0.0.1/prefect", None, "16"),
+        ("postgresql+asyncpg://postgres@127.0.0.1/prefect", "4", "4"),
+    ],
+)
+def test_the_local_stack_resumes_runs_at_once_only_against_a_postgres_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, server_db: str | None, given: str | None,
+    expected: str,
+) -> None:  # fmt: skip
+    from travelops.stack import LocalStack
+
+    for name, value in (("PREFECT_SERVER_DATABASE_CONNECTION_URL", server_db),
+                        ("TRAVELOPS_RESUME_CONCURRENCY", given)):  # fmt: skip
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert LocalStack(tmp_path).env["TRAVELOPS_RESUME_CONCURRENCY"] == expected
